@@ -1,0 +1,261 @@
+"""All skorch glue: the private ``NeuralNet`` subclass the estimators hold as ``net_``.
+
+skorch's default data path builds a ``Dataset`` that fetches rows one at a time
+and collates them, which makes small networks several times slower than a plain
+PyTorch loop. Here the training data is one tensor; batches are slices of it (in
+order) or gathers through a seeded permutation (shuffled), so an epoch costs what
+a hand-written loop costs. The validation split is a pair of index tensors into
+the same tensor: no copy of the data is made for it.
+"""
+
+import math
+import time
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, ProgressBar
+
+
+class _StopTraining(Exception):
+    """Raised by the monitor to end training when the loss stops improving."""
+
+
+class TrainingDivergedError(ValueError):
+    """The training loss became non-finite."""
+
+
+class _Rows:
+    """Rows of a 2-D tensor, optionally a subset given by an index tensor (no copy).
+
+    Parameters
+    ----------
+    data : torch.Tensor of shape (n_samples, n_features)
+        The full data.
+    indices : torch.Tensor of int64 or None
+        The rows in view, in this order; None for all rows.
+    """
+
+    def __init__(self, data, indices=None):
+        self.data = data
+        self.indices = indices
+
+    def __len__(self):
+        return len(self.data) if self.indices is None else len(self.indices)
+
+    def take(self, positions):
+        """Rows at ``positions`` of this view (a slice or an index tensor)."""
+        if self.indices is not None:
+            positions = self.indices[positions]
+        if isinstance(positions, slice):
+            return self.data[positions]
+        return self.data.index_select(0, positions.to(self.data.device))
+
+
+class _BatchIterator:
+    """Batches of a ``_Rows`` view: in order, or shuffled by a ``torch.Generator``."""
+
+    def __init__(self, rows, batch_size, generator=None):
+        self.rows = rows
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self):
+        return math.ceil(len(self.rows) / self.batch_size)
+
+    def __iter__(self):
+        n, size = len(self.rows), self.batch_size
+        if self.generator is None:
+            for start in range(0, n, size):
+                yield self.rows.take(slice(start, start + size))
+        else:
+            order = torch.randperm(n, generator=self.generator)
+            for start in range(0, n, size):
+                yield self.rows.take(order[start : start + size])
+
+
+def _split_indices(n_samples, validation_fraction, seed):
+    """Seeded train/validation index tensors, sized as ``train_test_split`` sizes them."""
+    n_valid = math.ceil(validation_fraction * n_samples)
+    n_train = n_samples - n_valid
+    if n_valid == 0 or n_train == 0:
+        raise ValueError(
+            f"With n_samples={n_samples} and validation_fraction={validation_fraction}, "
+            "the training or the validation split would be empty. Use more samples, "
+            "another validation_fraction or early_stopping=False."
+        )
+    order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed))
+    return order[:n_train], order[n_train:]
+
+
+class _Monitor(Callback):
+    """Per-epoch bookkeeping in scikit-learn's ``MLPRegressor`` conventions.
+
+    Tracks the best loss, counts epochs without an improvement of at least
+    ``tol`` and asks training to stop after more than ``n_iter_no_change`` of
+    them. When a validation loss is recorded (early stopping) it is the one
+    watched, and the weights of its best epoch are kept. A non-finite loss raises ``TrainingDivergedError``.
+    """
+
+    def __init__(self, *, tol, n_iter_no_change, verbose):
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.verbose = verbose
+
+    def initialize(self):
+        self.best_ = math.inf
+        self.no_improvement_count_ = 0
+        self.best_state_ = None
+        self.converged_ = False
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, net, **kwargs):
+        row = net.history[-1]
+        epoch = len(net.history)
+        early_stopping = "valid_loss" in row
+        watched = "valid_loss" if early_stopping else "train_loss"
+        for key in ("train_loss", watched):
+            if not math.isfinite(row[key]):
+                raise TrainingDivergedError(
+                    f"The {key.replace('_', ' ')} became non-finite ({row[key]}) at "
+                    f"epoch {epoch}: training diverged. Lower learning_rate_init, "
+                    "keep standardize=True, or scale features with huge magnitudes."
+                )
+        net.history.record("dur", time.perf_counter() - self._start)
+        value = row[watched]
+        if value > self.best_ - self.tol:
+            self.no_improvement_count_ += 1
+        else:
+            self.no_improvement_count_ = 0
+        if value < self.best_:
+            self.best_ = value
+            if early_stopping:
+                self.best_state_ = {
+                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
+                }
+        if self.verbose:
+            line = f"epoch {epoch:4d}  train_loss {row['train_loss']:.6f}"
+            if "valid_loss" in row:
+                line += f"  valid_loss {row['valid_loss']:.6f}"
+            print(f"{line}  time {row['dur']:.3f}s", flush=True)
+        if self.no_improvement_count_ > self.n_iter_no_change:
+            self.converged_ = True
+            raise _StopTraining
+
+
+class _AutoencoderNet(NeuralNet):
+    """skorch net that trains an autoencoder module on a tensor of rows.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        An initialised module (see ``_modules``).
+    seed : int
+        Seed of the shuffling and validation-split generators.
+    validation_fraction : float or None
+        Fraction of rows held out to watch the validation loss; None for none.
+    **kwargs
+        Passed to ``skorch.NeuralNet`` (optimizer, lr, batch_size, device, ...).
+    """
+
+    def __init__(self, module, *, seed=0, validation_fraction=None, **kwargs):
+        super().__init__(
+            module, criterion=torch.nn.MSELoss, train_split=None, **kwargs
+        )
+        self.seed = seed
+        self.validation_fraction = validation_fraction
+
+    def get_default_callbacks(self):
+        return []
+
+    # -- data path ------------------------------------------------------------
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        if not self.validation_fraction:
+            return _Rows(X), None
+        train, valid = _split_indices(len(X), self.validation_fraction, self.seed)
+        return _Rows(X, train), _Rows(X, valid)
+
+    def get_iterator(self, dataset, training=False):
+        return _BatchIterator(
+            dataset, self.batch_size, self._generator if training else None
+        )
+
+    # -- steps ------------------------------------------------------------------
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        if isinstance(y_pred, tuple):
+            reconstruction, penalty = y_pred
+            loss = self.criterion_(reconstruction, y_true)
+            return loss + penalty if training else loss
+        return self.criterion_(y_pred, y_true)
+
+    def train_step(self, batch, **fit_params):
+        optimizer = self.optimizer_
+        optimizer.zero_grad(set_to_none=True)
+        loss = self.get_loss(self.module_(batch), batch, training=True)
+        loss.backward()
+        optimizer.step()
+        return loss.detach()
+
+    def validation_step(self, batch, **fit_params):
+        return self.get_loss(self.module_(batch), batch, training=False)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if iterator is None:
+            return
+        self._set_training(training)
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        with torch.set_grad_enabled(training):
+            for batch in iterator:
+                loss = step_fn(batch)
+                total += loss * len(batch)
+                if self._batch_callbacks:
+                    self.notify("on_batch_end", batch=batch, training=training)
+        self._set_training(False)
+        self.history.record(prefix + "_loss", total.item() / len(iterator.rows))
+
+    # -- training ---------------------------------------------------------------
+
+    def train_epochs(self, X, epochs, *, restart=True):
+        """Train for up to ``epochs`` epochs on the rows of tensor ``X``.
+
+        ``restart=False`` continues the previous call's bookkeeping of the best
+        loss (``partial_fit``); otherwise the patience count starts anew.
+
+        Returns
+        -------
+        status : {"converged", "max_iter", "interrupted"}
+            Why training ended. With a validation split, the weights of the best
+            validation epoch are restored whatever the reason.
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the loss became non-finite.
+        """
+        monitor = dict(self.callbacks_)["monitor"]
+        if restart:
+            monitor.initialize()
+        monitor.best_state_ = None
+        self._batch_callbacks = any(
+            isinstance(cb, ProgressBar) for _, cb in self.callbacks_
+        )
+        self._generator = torch.Generator().manual_seed(self.seed + len(self.history))
+        status = "max_iter"
+        try:
+            self.fit_loop(X, epochs=epochs)
+        except _StopTraining:
+            status = "converged"
+        except KeyboardInterrupt:
+            status = "interrupted"
+            if len(self.history) and "dur" not in self.history[-1]:
+                del self.history[-1]  # the epoch under way did not finish
+        finally:
+            del self._generator
+            self._set_training(False)
+        if monitor.best_state_ is not None:
+            self.module_.load_state_dict(monitor.best_state_)
+        return status

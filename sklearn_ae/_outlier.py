@@ -1,0 +1,257 @@
+"""AutoencoderOutlierDetector: anomaly detection by reconstruction error."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import OutlierMixin
+
+from ._base import _BaseAutoencoder, fill_doc
+from ._validation import Interval, StrOptions, _fit_context
+
+# The 'auto' threshold: a training error more than this many robust standard
+# deviations (1.4826 * MAD) above the median error marks an outlier.
+_AUTO_ROBUST_Z = 3.0
+
+
+@fill_doc
+class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
+    """Outlier detection by autoencoder reconstruction error, used like ``IsolationForest``.
+
+    The autoencoder learns to reconstruct the bulk of the training data; rows it
+    reconstructs badly are anomalies. Conventions follow ``IsolationForest``:
+    ``score_samples`` is higher for normal rows, ``decision_function`` is
+    ``score_samples - offset_`` (negative for outliers) and ``predict`` returns
+    -1 for outliers and +1 for inliers.
+
+    Parameters
+    ----------
+    {shared_parameters}
+
+    contamination : "auto" or float, default="auto"
+        Expected proportion of outliers in the training data, in (0, 0.5]. A
+        float sets ``offset_`` to that percentile of the training scores, so
+        that fraction of the training rows is predicted -1. ``"auto"`` flags the
+        training rows whose reconstruction error exceeds the median error by
+        more than 3 robust standard deviations (1.4826 times the median absolute
+        deviation of the errors).
+
+    Attributes
+    ----------
+    {shared_attributes}
+
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` is
+        ``score_samples(X) - offset_``.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Outlier detection with random trees.
+    AutoencoderTransformer : The same model used for dimensionality reduction.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ae import AutoencoderOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 6))  # 3 factors, 6 features
+    >>> X += 0.1 * rng.normal(size=X.shape)
+    >>> X[:5, 0] += 3  # five rows break the factor structure
+    >>> detector = AutoencoderOutlierDetector(n_components=3, contamination=0.02,
+    ...                                       random_state=0)
+    >>> labels = detector.fit_predict(X)
+    >>> int((labels == -1).sum())
+    6
+    >>> bool(np.all(labels[:5] == -1))
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseAutoencoder._parameter_constraints,
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=None,
+        activation="relu",
+        init="pca",
+        standardize=True,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        module=None,
+        module_params=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+        contamination="auto",
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            init=init,
+            standardize=standardize,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            warm_start=warm_start,
+            module=module,
+            module_params=module_params,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.contamination = contamination
+
+    def _set_offset(self, X):
+        scores = -self._errors(X)
+        if self.contamination == "auto":
+            errors = -scores
+            median = np.median(errors)
+            mad = np.median(np.abs(errors - median))
+            self.offset_ = float(-(median + _AUTO_ROBUST_Z * 1.4826 * mad))
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return scores
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X`` and set the outlier threshold.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows (possibly contaminated by outliers).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The fitted estimator.
+        """
+        self._set_offset(self._fit(X, incremental=False))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on the rows ``X`` and reset the threshold on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AutoencoderOutlierDetector
+            The updated estimator.
+        """
+        self._set_offset(self._fit(X, incremental=True))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_predict(self, X, y=None):
+        """Train on ``X`` and return its labels: -1 for outliers, +1 for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Integer labels.
+        """
+        scores = self._set_offset(self._fit(X, incremental=False))
+        return self._labels(scores - self.offset_)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Train on ``X`` and return its latent codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            The codes of ``X``, float32 for float32 input and float64 otherwise.
+        """
+        X = self._fit(X, incremental=False)
+        self._set_offset(X)
+        return self._encode(X)
+
+    def score_samples(self, X):
+        """Minus the mean squared reconstruction error of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Float64 scores; the lower, the more abnormal.
+        """
+        return -self.reconstruction_error(X)
+
+    def decision_function(self, X):
+        """Shifted scores: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``, float64.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Label rows: -1 for outliers, +1 for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to label.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Integer labels.
+        """
+        return self._labels(self.decision_function(X))
+
+    @staticmethod
+    def _labels(decision):
+        labels = np.ones(len(decision), dtype=int)
+        labels[decision < 0] = -1
+        return labels

@@ -1,0 +1,172 @@
+"""AutoencoderTransformer: a non-linear, drop-in replacement for PCA."""
+
+import numpy as np
+from sklearn.utils.validation import check_array
+
+from ._base import _BaseAutoencoder, fill_doc
+from ._validation import _fit_context, check_is_fitted
+
+
+@fill_doc
+class AutoencoderTransformer(_BaseAutoencoder):
+    """Dimensionality reduction with an autoencoder, used like ``PCA``.
+
+    The encoder maps each row to ``n_components`` latent features and the
+    decoder maps them back. With the default ``init="pca"`` training starts
+    from PCA's solution, so the reconstruction is at least as good as PCA's at
+    the same ``n_components`` and better where the data are non-linear.
+
+    Parameters
+    ----------
+    {shared_parameters}
+
+    Attributes
+    ----------
+    {shared_attributes}
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    AutoencoderOutlierDetector : Anomaly detection by reconstruction error.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn_ae import AutoencoderTransformer
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(n_components=8, max_iter=20, random_state=0)
+    >>> X_codes = ae.fit_transform(X)
+    >>> X_codes.shape
+    (1797, 8)
+    >>> ae.inverse_transform(X_codes).shape
+    (1797, 64)
+    >>> ae.get_feature_names_out()[:2].tolist()
+    ['autoencodertransformer0', 'autoencodertransformer1']
+    """
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the autoencoder on ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The fitted estimator.
+        """
+        self._fit(X, incremental=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one epoch on the rows ``X``.
+
+        The first call initialises the model; later calls continue training and
+        update the standardization statistics, so a loop over chunks trains on
+        data that never sits in memory at once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            A chunk of training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : AutoencoderTransformer
+            The updated estimator.
+        """
+        self._fit(X, incremental=True)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Train on ``X`` and return its latent codes.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components_)
+            The codes of ``X``, float32 for float32 input and float64 otherwise.
+        """
+        return self._encode(self._fit(X, incremental=False))
+
+    def inverse_transform(self, X):
+        """Decode latent codes back to the original feature space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components_)
+            Latent codes, as returned by ``transform``.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            Reconstructed rows in original units, float32 for float32 codes and
+            float64 otherwise.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=[np.float64, np.float32])
+        if X.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but inverse_transform expects "
+                f"n_components_={self.n_components_} features (the latent codes)."
+            )
+        decoded = self._map_rows(
+            X, lambda m, z: m.decode(z), self.n_features_in_, X.dtype, standardize=False
+        )
+        decoded *= self.scale_.astype(X.dtype)
+        decoded += self.mean_.astype(X.dtype)
+        return decoded
+
+    def score_samples(self, X):
+        """Minus the mean squared reconstruction error of each row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Float64 scores; higher means better reconstructed.
+        """
+        return -self.reconstruction_error(X)
+
+    def score(self, X, y=None):
+        """Minus the mean squared reconstruction error of ``X``.
+
+        This is what ``GridSearchCV`` maximises when no ``scoring`` is given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to score.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        score : float
+            The mean of ``score_samples(X)``.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
