@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -27,10 +28,15 @@ from ._validation import (
 # bounded on large X while each chunk is large enough for efficient matrix products.
 _CHUNK_BYTES = 8 * 2**20
 
+# n_components=None: as many components as PCA needs for this fraction of the
+# variance of the standardized training data.
+_DEFAULT_VARIANCE = 0.95
+
 SHARED_PARAMETERS = """\
-n_components : int, default=2
+n_components : int or None, default={n_components_default}
         Size of the code (latent space), as ``PCA``'s ``n_components``. Must not
-        exceed the number of features.
+        exceed the number of features. None takes as many as PCA needs to explain
+        95 % of the variance of the standardized training data.
 
     hidden_layer_sizes : tuple of int or None, default=None
         Widths of the encoder's hidden layers; the decoder mirrors them. None
@@ -101,8 +107,8 @@ default="relu"
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the validation split. An int
-        gives bit-identical fits; the global torch and numpy random states are
-        never changed.
+        gives bit-identical fits. None draws a fresh seed from the operating
+        system; the global torch and numpy random states are never used or changed.
 
     verbose : int, default=0
         0 prints nothing, 1 prints a line per epoch (losses and time), 2 also
@@ -158,8 +164,10 @@ n_components_ : int
 
 def fill_doc(obj):
     """Insert the shared parameter and attribute sections into ``obj.__doc__``."""
+    default = inspect.signature(obj).parameters["n_components"].default
     obj.__doc__ = obj.__doc__.format(
-        shared_parameters=SHARED_PARAMETERS, shared_attributes=SHARED_ATTRIBUTES
+        shared_parameters=SHARED_PARAMETERS.replace("{n_components_default}", str(default)),
+        shared_attributes=SHARED_ATTRIBUTES,
     )
     return obj
 
@@ -171,6 +179,13 @@ def _torch_seeded(seed, device):
     with torch.random.fork_rng(devices=devices, device_type=device.type):
         torch.manual_seed(seed)
         yield
+
+
+def _draw_seed(random_state):
+    """A torch seed from ``random_state``; None draws fresh entropy, not the global RNG."""
+    if random_state is None:
+        return int(np.random.default_rng().integers(np.iinfo(np.int32).max))
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
 def _resolve_device(device):
@@ -200,7 +215,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_layer_sizes": [None, "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "init": [StrOptions({"pca", "random"})],
@@ -307,7 +322,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         return sizes
 
-    def _check_n_components(self, n_features):
+    def _check_n_components(self, X_std):
+        """The code size for standardized training rows ``X_std``."""
+        n_samples, n_features = X_std.shape
+        if self.n_components is None:
+            if n_samples < 2:
+                return 1
+            return int(PCA(n_components=_DEFAULT_VARIANCE).fit(X_std).n_components_)
         if self.n_components > n_features:
             raise ValueError(
                 f"n_components={self.n_components} must be between 1 and "
@@ -373,15 +394,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         mean, var, n_seen = self._update_statistics(X, first_call)
         scale = _handle_zeros_in_scale(np.sqrt(var)) if self.standardize else var
         if first_call:
-            n_components = self._check_n_components(X.shape[1])
             device = _resolve_device(self.device)
         else:
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
         X_std = self._standardized(X, mean, scale, np.float32)
+        if first_call:
+            n_components = self._check_n_components(X_std)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = _draw_seed(self.random_state)
         early_stopping = self.early_stopping and not incremental
         batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
         with _torch_seeded(seed, device):

@@ -3,25 +3,38 @@
 from numbers import Real
 
 import numpy as np
+import torch
 from sklearn.base import OutlierMixin
 
 from ._base import _BaseAutoencoder, fill_doc
 from ._validation import Interval, StrOptions, _fit_context
 
-# The 'auto' threshold: a training error more than this many robust standard
-# deviations (1.4826 * MAD) above the median error marks an outlier.
+# The 'auto' threshold: a training score more than this many robust standard
+# deviations (1.4826 * MAD) below the median score marks an outlier.
 _AUTO_ROBUST_Z = 3.0
+
+# Floor of noise_variance_ (standardized units), for models that reconstruct
+# their training rows exactly (n_components_ == n_features_in_).
+_MIN_NOISE_VARIANCE = 1e-6
 
 
 @fill_doc
 class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     """Outlier detection by autoencoder reconstruction error, used like ``IsolationForest``.
 
-    The autoencoder learns to reconstruct the bulk of the training data; rows it
-    reconstructs badly are anomalies. Conventions follow ``IsolationForest``:
-    ``score_samples`` is higher for normal rows, ``decision_function`` is
-    ``score_samples - offset_`` (negative for outliers) and ``predict`` returns
-    -1 for outliers and +1 for inliers.
+    The autoencoder learns to reconstruct the bulk of the training data. A row
+    is abnormal when it lies off the learned manifold (a large reconstruction
+    error) or far out on it (an unusual code). The default score accounts for
+    both, as probabilistic PCA does: the codes of the training rows are modelled
+    as a Gaussian and the residuals as isotropic Gaussian noise of variance
+    ``noise_variance_``, and ``score_samples`` is minus half the sum of the
+    code's squared Mahalanobis distance and the squared residual norm divided
+    by ``noise_variance_``. ``anomaly_score="reconstruction"`` scores by
+    reconstruction error alone.
+
+    Conventions follow ``IsolationForest``: ``score_samples`` is higher for
+    normal rows, ``decision_function`` is ``score_samples - offset_`` (negative
+    for outliers) and ``predict`` returns -1 for outliers and +1 for inliers.
 
     Parameters
     ----------
@@ -31,9 +44,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         Expected proportion of outliers in the training data, in (0, 0.5]. A
         float sets ``offset_`` to that percentile of the training scores, so
         that fraction of the training rows is predicted -1. ``"auto"`` flags the
-        training rows whose reconstruction error exceeds the median error by
-        more than 3 robust standard deviations (1.4826 times the median absolute
-        deviation of the errors).
+        training rows whose score lies more than 3 robust standard deviations
+        (1.4826 times the median absolute deviation of the scores) below the
+        median score.
+
+    anomaly_score : {{"likelihood", "reconstruction"}}, default="likelihood"
+        What ``score_samples`` measures: ``"likelihood"`` combines the code's
+        Mahalanobis distance and the reconstruction error (see above);
+        ``"reconstruction"`` is minus the mean squared reconstruction error in
+        standardized units.
 
     Attributes
     ----------
@@ -42,6 +61,16 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` is
         ``score_samples(X) - offset_``.
+
+    latent_mean_ : ndarray of shape (n_components_,)
+        Mean of the codes of the training rows.
+
+    latent_precision_ : ndarray of shape (n_components_, n_components_)
+        Inverse covariance of the codes of the training rows.
+
+    noise_variance_ : float
+        Mean squared residual of the training rows per discarded dimension
+        (``n_features_in_ - n_components_``), as in probabilistic PCA.
 
     See Also
     --------
@@ -68,11 +97,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "anomaly_score": [StrOptions({"likelihood", "reconstruction"})],
     }
 
     def __init__(
         self,
-        n_components=2,
+        n_components=None,
         *,
         hidden_layer_sizes=None,
         activation="relu",
@@ -93,6 +123,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         random_state=None,
         verbose=0,
         contamination="auto",
+        anomaly_score="likelihood",
     ):
         super().__init__(
             n_components,
@@ -116,14 +147,42 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             verbose=verbose,
         )
         self.contamination = contamination
+        self.anomaly_score = anomaly_score
 
-    def _set_offset(self, X):
-        scores = -self._errors(X)
+    def _codes_and_energy(self, X):
+        """Codes and squared residual norms of validated rows, float64."""
+
+        def codes_and_energy(module, x):
+            codes = module.encode(x)
+            residual = module.decode(codes).double() - x.double()
+            return torch.cat([codes.double(), (residual**2).sum(1, keepdim=True)], dim=1)
+
+        out = self._map_rows(X, codes_and_energy, self.n_components_ + 1, np.float64)
+        return out[:, :-1], out[:, -1]
+
+    def _scores(self, X):
+        """``score_samples`` of validated rows."""
+        if self.anomaly_score == "reconstruction":
+            return -self._errors(X)
+        codes, energy = self._codes_and_energy(X)
+        centred = codes - self.latent_mean_
+        mahalanobis = np.einsum("ij,jk,ik->i", centred, self.latent_precision_, centred)
+        return -0.5 * (mahalanobis + energy / self.noise_variance_)
+
+    def _fit_scores(self, X):
+        """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
+        codes, energy = self._codes_and_energy(X)
+        covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(X) > 1 else np.eye(1)
+        ridge = 1e-9 * max(np.trace(covariance), 1.0)
+        self.latent_mean_ = codes.mean(axis=0)
+        self.latent_precision_ = np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
+        n_discarded = max(self.n_features_in_ - self.n_components_, 1)
+        self.noise_variance_ = max(float(energy.mean()) / n_discarded, _MIN_NOISE_VARIANCE)
+        scores = self._scores(X)
         if self.contamination == "auto":
-            errors = -scores
-            median = np.median(errors)
-            mad = np.median(np.abs(errors - median))
-            self.offset_ = float(-(median + _AUTO_ROBUST_Z * 1.4826 * mad))
+            median = np.median(scores)
+            mad = np.median(np.abs(scores - median))
+            self.offset_ = float(median - _AUTO_ROBUST_Z * 1.4826 * mad)
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         return scores
@@ -144,7 +203,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self : AutoencoderOutlierDetector
             The fitted estimator.
         """
-        self._set_offset(self._fit(X, incremental=False))
+        self._fit_scores(self._fit(X, incremental=False))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -163,7 +222,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self : AutoencoderOutlierDetector
             The updated estimator.
         """
-        self._set_offset(self._fit(X, incremental=True))
+        self._fit_scores(self._fit(X, incremental=True))
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -182,7 +241,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         labels : ndarray of shape (n_samples,)
             Integer labels.
         """
-        scores = self._set_offset(self._fit(X, incremental=False))
+        scores = self._fit_scores(self._fit(X, incremental=False))
         return self._labels(scores - self.offset_)
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -202,11 +261,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             The codes of ``X``, float32 for float32 input and float64 otherwise.
         """
         X = self._fit(X, incremental=False)
-        self._set_offset(X)
+        self._fit_scores(X)
         return self._encode(X)
 
     def score_samples(self, X):
-        """Minus the mean squared reconstruction error of each row.
+        """Normality score of each row (see ``anomaly_score``).
 
         Parameters
         ----------
@@ -218,7 +277,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         scores : ndarray of shape (n_samples,)
             Float64 scores; the lower, the more abnormal.
         """
-        return -self.reconstruction_error(X)
+        return self._scores(self._validated(X))
 
     def decision_function(self, X):
         """Shifted scores: negative for outliers, positive for inliers.

@@ -119,7 +119,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
             float64 otherwise.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=[np.float64, np.float32])
+        X = check_array(X, dtype=[np.float64, np.float32], input_name="X", estimator=self)
         if X.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {X.shape[1]} features, but inverse_transform expects "
