@@ -98,8 +98,8 @@ def _save_figure(path, fitted, X_test, k, scores, y):
             ),
         ),
     ]
-    for ax_row, (label, images) in zip(axes, rows):
-        for ax, image in zip(ax_row, images):
+    for ax_row, (label, images) in zip(axes, rows, strict=True):
+        for ax, image in zip(ax_row, images, strict=True):
             ax.imshow(image.reshape(8, 8), cmap="gray_r")
             ax.set_xticks([])
             ax.set_yticks([])
@@ -120,7 +120,8 @@ def _save_figure(path, fitted, X_test, k, scores, y):
 
 def main(argv=None):
     """Run the comparison and print its tables; return the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m sklearn_ae", description=__doc__.split("\n")[0])
+    description = __doc__.split("\n")[0]
+    parser = argparse.ArgumentParser(prog="python -m sklearn_ae", description=description)
     parser.add_argument("--n-components", type=int, nargs="+", default=[2, 8, 16])
     parser.add_argument("--figure", default="sklearn_ae_demo.png", help="where to save the figure")
     parser.add_argument("--no-figure", action="store_true")

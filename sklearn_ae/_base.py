@@ -331,8 +331,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             return int(PCA(n_components=_DEFAULT_VARIANCE).fit(X_std).n_components_)
         if self.n_components > n_features:
             raise ValueError(
-                f"n_components={self.n_components} must be between 1 and "
-                f"n_features={n_features}."
+                f"n_components={self.n_components} must be between 1 and n_features={n_features}."
             )
         return self.n_components
 
@@ -449,12 +448,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.best_loss_ = min(self.loss_curve_, default=None)
 
         if status == "interrupted":
-            warnings.warn("Training interrupted by user.", UserWarning)
+            warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
         elif status == "max_iter" and not incremental:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=3,
             )
         return X
 

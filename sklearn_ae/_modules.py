@@ -29,7 +29,7 @@ ACTIVATIONS = {
 def _mlp(sizes, activation):
     """A stack of linear layers with ``activation`` between them (not after the last)."""
     layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         if i:
             layers.append(ACTIVATIONS[activation]())
         layers.append(nn.Linear(n_in, n_out))

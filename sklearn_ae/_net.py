@@ -93,7 +93,8 @@ class _Monitor(Callback):
     Tracks the best loss, counts epochs without an improvement of at least
     ``tol`` and asks training to stop after more than ``n_iter_no_change`` of
     them. When a validation loss is recorded (early stopping) it is the one
-    watched, and the weights of its best epoch are kept. A non-finite loss raises ``TrainingDivergedError``.
+    watched, and the weights of its best epoch are kept. A non-finite loss raises
+    ``TrainingDivergedError``.
     """
 
     def __init__(self, *, tol, n_iter_no_change, verbose):
@@ -161,9 +162,7 @@ class _AutoencoderNet(NeuralNet):
     """
 
     def __init__(self, module, *, seed=0, validation_fraction=None, **kwargs):
-        super().__init__(
-            module, criterion=torch.nn.MSELoss, train_split=None, **kwargs
-        )
+        super().__init__(module, criterion=torch.nn.MSELoss, train_split=None, **kwargs)
         self.seed = seed
         self.validation_fraction = validation_fraction
 
@@ -179,9 +178,7 @@ class _AutoencoderNet(NeuralNet):
         return _Rows(X, train), _Rows(X, valid)
 
     def get_iterator(self, dataset, training=False):
-        return _BatchIterator(
-            dataset, self.batch_size, self._generator if training else None
-        )
+        return _BatchIterator(dataset, self.batch_size, self._generator if training else None)
 
     # -- steps ------------------------------------------------------------------
 
@@ -240,9 +237,7 @@ class _AutoencoderNet(NeuralNet):
         if restart:
             monitor.initialize()
         monitor.best_state_ = None
-        self._batch_callbacks = any(
-            isinstance(cb, ProgressBar) for _, cb in self.callbacks_
-        )
+        self._batch_callbacks = any(isinstance(cb, ProgressBar) for _, cb in self.callbacks_)
         self._generator = torch.Generator().manual_seed(self.seed + len(self.history))
         status = "max_iter"
         try:
