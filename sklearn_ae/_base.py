@@ -15,8 +15,10 @@ from sklearn.utils import check_random_state
 
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._net import _AutoencoderNet, _Monitor
+from ._search import search_n_components
 from ._validation import (
     Interval,
+    RealNotInt,
     StrOptions,
     _handle_zeros_in_scale,
     _incremental_mean_and_var,
@@ -33,15 +35,27 @@ _CHUNK_BYTES = 8 * 2**20
 _DEFAULT_VARIANCE = 0.95
 
 SHARED_PARAMETERS = """\
-n_components : int or None, default={n_components_default}
-        Size of the code (latent space), as ``PCA``'s ``n_components``. Must not
-        exceed the number of features. None takes as many as PCA needs to explain
-        95 % of the variance of the standardized training data.
+n_components : int, float or None, default={n_components_default}
+        Size of the code (latent space), as ``PCA``'s ``n_components``:
+
+        - an int from 1 to the number of features;
+        - a float in (0, 1): the fraction of variance to keep. ``fit`` holds out
+          ``validation_fraction`` of the rows and picks the smallest size whose
+          reconstruction keeps at least that fraction of their variance
+          (standardized units), searching below PCA's size for the same
+          fraction by bisection (about ``log2(k) + 1`` fits); the model of the
+          chosen size, fitted on the other rows, is kept. ``partial_fit`` takes
+          PCA's size on its first chunk instead;
+        - None: PCA's size for 95 % of the variance of the standardized
+          training data.
+
+        The size chosen is ``n_components_``.
 
     hidden_layer_sizes : tuple of int or None, default=None
         Widths of the encoder's hidden layers; the decoder mirrors them. None
-        derives one hidden layer from the data's width:
-        ``min(256, max(32, 2 * n_features))``. ``()`` gives a linear autoencoder.
+        derives two hidden layers from the data's width, each
+        ``min(256, max(64, 2 * n_features))`` wide. ``()`` gives a linear
+        autoencoder.
 
     activation : {"relu", "tanh", "logistic", "gelu", "elu", "silu", "identity"}, \
 default="relu"
@@ -70,10 +84,12 @@ default="relu"
     max_iter : int, default=200
         Maximum number of epochs (passes over the training rows).
 
-    early_stopping : bool, default=False
+    early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their reconstruction error stops improving. The weights of the best
-        validation epoch are restored.
+        validation epoch are restored; the starting weights (PCA's solution with
+        ``init="pca"``) count as epoch 0, so the model kept is never worse on
+        the validation rows than PCA.
 
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping; used only when
@@ -117,6 +133,17 @@ default="relu"
 SHARED_ATTRIBUTES = """\
 n_components_ : int
         Size of the code.
+
+    retained_variance_ratio_ : float
+        Fraction of the variance (standardized units) that the reconstruction
+        keeps: of the validation rows when ``n_components`` is a fraction, of
+        the training rows otherwise. It describes the whole model, the
+        counterpart of PCA's ``explained_variance_ratio_.sum()``: latent units
+        of an autoencoder are not ordered by variance.
+
+    n_components_scores_ : dict or None
+        When ``n_components`` is a fraction, the validation variance kept by
+        each size tried, in the order tried; None otherwise.
 
     n_features_in_ : int
         Number of features seen during ``fit``.
@@ -215,7 +242,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     """
 
     _parameter_constraints: dict = {
-        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "n_components": [
+            Interval(Integral, 1, None, closed="left"),
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            None,
+        ],
         "hidden_layer_sizes": [None, "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "init": [StrOptions({"pca", "random"})],
@@ -248,7 +279,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         batch_size="auto",
         learning_rate_init=1e-3,
         max_iter=200,
-        early_stopping=False,
+        early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -313,7 +344,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _hidden_layer_sizes(self, n_features):
         if self.hidden_layer_sizes is None:
-            return (min(256, max(32, 2 * n_features)),)
+            width = min(256, max(64, 2 * n_features))
+            return (width, width)
         sizes = tuple(np.atleast_1d(self.hidden_layer_sizes).tolist())
         if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
             raise ValueError(
@@ -325,10 +357,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _check_n_components(self, X_std):
         """The code size for standardized training rows ``X_std``."""
         n_samples, n_features = X_std.shape
-        if self.n_components is None:
+        if self.n_components is None or isinstance(self.n_components, float):
             if n_samples < 2:
                 return 1
-            return int(PCA(n_components=_DEFAULT_VARIANCE).fit(X_std).n_components_)
+            fraction = self.n_components or _DEFAULT_VARIANCE
+            return int(PCA(n_components=fraction).fit(X_std).n_components_)
         if self.n_components > n_features:
             raise ValueError(
                 f"n_components={self.n_components} must be between 1 and n_features={n_features}."
@@ -389,6 +422,14 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         fitted = hasattr(self, "net_")
         first_call = not fitted or not (incremental or self.warm_start)
         X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
+        if first_call and not incremental and isinstance(self.n_components, float):
+            best, scores = search_n_components(self, X, _draw_seed(self.random_state))
+            fitted_state = {k: v for k, v in vars(best).items() if k not in best.get_params()}
+            fitted_state.pop("feature_names_in_", None)
+            vars(self).update(fitted_state)
+            self.n_components_scores_ = scores
+            self.retained_variance_ratio_ = scores[self.n_components_]
+            return X
 
         mean, var, n_seen = self._update_statistics(X, first_call)
         scale = _handle_zeros_in_scale(np.sqrt(var)) if self.standardize else var
@@ -433,6 +474,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
 
         history = net.history
+        self.n_components_scores_ = None
         self.net_ = net
         self.device_ = device
         self.n_components_ = n_components
@@ -447,6 +489,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_, default=None)
 
+        if not incremental:
+            self.retained_variance_ratio_ = self._retained_variance_ratio(X)
         if status == "interrupted":
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
         elif status == "max_iter" and not incremental:
@@ -507,7 +551,25 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
 
     def _validated(self, X):
         check_is_fitted(self)
+        return self._validate_rows(X)
+
+    def _validate_rows(self, X):
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    def _retained_variance_ratio(self, X):
+        """Fraction of the variance of validated rows ``X`` that the reconstruction keeps.
+
+        Measured in standardized units: one minus the reconstruction's squared
+        error over the rows' squared deviation from their own mean.
+        """
+        total = 0.0
+        step = self._chunk_rows(X.shape[1])
+        centre = (X.mean(axis=0) - self.mean_) / self.scale_
+        for start in range(0, len(X), step):
+            rows = (X[start : start + step] - self.mean_) / self.scale_
+            total += float(np.sum((rows - centre) ** 2))
+        error = float(np.sum(self._errors(X))) * X.shape[1]
+        return 1.0 - error / total if total > 0 else 1.0
 
     def _encode(self, X):
         return self._map_rows(X, lambda m, x: m.encode(x), self.n_components_, X.dtype)

@@ -214,6 +214,16 @@ class _AutoencoderNet(NeuralNet):
         self._set_training(False)
         self.history.record(prefix + "_loss", total.item() / len(iterator.rows))
 
+    def _validation_loss(self, X):
+        """Loss of the current weights on the validation rows of ``X``."""
+        valid = self.get_split_datasets(X)[1]
+        self._set_training(False)
+        total = 0.0
+        with torch.no_grad():
+            for batch in self.get_iterator(valid):
+                total += self.validation_step(batch).item() * len(batch)
+        return total / len(valid)
+
     # -- training ---------------------------------------------------------------
 
     def train_epochs(self, X, epochs, *, restart=True):
@@ -237,6 +247,14 @@ class _AutoencoderNet(NeuralNet):
         if restart:
             monitor.initialize()
         monitor.best_state_ = None
+        if restart and self.validation_fraction:
+            # The starting weights compete with every epoch: early stopping never
+            # restores a model worse on the validation rows than the one it began
+            # with (for the built-in module, PCA's solution).
+            monitor.best_ = self._validation_loss(X)
+            monitor.best_state_ = {
+                k: v.detach().clone() for k, v in self.module_.state_dict().items()
+            }
         self._batch_callbacks = any(isinstance(cb, ProgressBar) for _, cb in self.callbacks_)
         self._generator = torch.Generator().manual_seed(self.seed + len(self.history))
         status = "max_iter"

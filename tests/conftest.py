@@ -1,6 +1,11 @@
 import pytest
+import torch
 
 from sklearn_ae._testing import load_adbench
+
+# The tests fit many tiny networks, for which one thread is fastest; on a busy
+# machine two spinning threads per process slow them down many times over.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

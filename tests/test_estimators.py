@@ -176,7 +176,7 @@ def test_pca_and_autoencoder_are_interchangeable(reducer, digits):
     X, y = digits
     pipe = make_pipeline(StandardScaler(), reducer, LogisticRegression(max_iter=1000))
     scores = cross_val_score(pipe, X, y, cv=3)
-    assert scores.mean() > 0.8
+    assert scores.mean() > 0.75
 
     pipe.set_output(transform="pandas")
     pipe.fit(X, y)
@@ -263,7 +263,9 @@ def test_per_feature_errors_point_at_the_broken_feature():
 
 def test_training_progress_attributes(digits):
     X, _ = digits
-    est = AutoencoderTransformer(max_iter=8, n_iter_no_change=100, random_state=0).fit(X)
+    est = AutoencoderTransformer(
+        max_iter=8, n_iter_no_change=100, early_stopping=False, random_state=0
+    ).fit(X)
     assert est.n_iter_ == len(est.loss_curve_) == 8
     assert est.best_loss_ == min(est.loss_curve_)
     assert est.loss_curve_[-1] < est.loss_curve_[0]
@@ -308,7 +310,9 @@ def test_partial_fit_trains_one_epoch_per_call(digits):
 
 def test_warm_start_continues_training(digits):
     X, _ = digits
-    est = AutoencoderTransformer(max_iter=5, n_iter_no_change=100, warm_start=True)
+    est = AutoencoderTransformer(
+        max_iter=5, n_iter_no_change=100, early_stopping=False, warm_start=True
+    )
     est.set_params(random_state=0).fit(X)
     first_curve = list(est.loss_curve_)
     est.fit(X)

@@ -1,0 +1,182 @@
+"""Quality of the default estimators against PCA, IsolationForest and PyOD.
+
+Two protocols, default parameters only (no per-data-set tuning):
+
+reduction
+    Split each data set 50/50 (fixed seed), standardize on the training half, fit
+    PCA and ``AutoencoderTransformer`` at the same ``n_components`` on it, and
+    compare the mean squared reconstruction error of the held-out half. Data sets:
+    digits, swiss roll, S-curve and the ADBench files with at least 16 features.
+
+detection
+    Transductive, as in ADBench: fit on all rows of each ADBench file (labels
+    unused), score the same rows, ROC-AUC against the labels. IsolationForest,
+    PCA reconstruction error, PyOD's ``AutoEncoder`` (when installed) and
+    ``AutoencoderOutlierDetector``, side by side in one process.
+
+Usage::
+
+    python benchmarks/bench_quality.py              # both protocols
+    python benchmarks/bench_quality.py reduction    # one of them
+    python benchmarks/bench_quality.py detection --quick   # smaller data sets only
+
+ADBench files are read from ``../shared/datasets/adbench`` (or
+``$SKLEARN_AE_DATASETS/adbench``); without them only the bundled data sets run.
+"""
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+from sklearn.datasets import load_digits, make_s_curve, make_swiss_roll
+from sklearn.decomposition import PCA
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
+from sklearn_ae._testing import ADBENCH_NAMES, load_adbench
+
+SEED = 0
+
+
+def reduction_datasets():
+    yield "digits", load_digits().data
+    yield "swiss_roll", make_swiss_roll(n_samples=2000, noise=0.05, random_state=SEED)[0]
+    yield "s_curve", make_s_curve(n_samples=2000, noise=0.05, random_state=SEED)[0]
+    for name in ADBENCH_NAMES:
+        data = load_adbench(name)
+        if data is not None and data[0].shape[1] >= 16:
+            yield name, data[0]
+
+
+def held_out_errors(X, k):
+    """Held-out MSE (standardized units) of PCA and of the autoencoder at ``k``."""
+    X_train, X_test = train_test_split(X, test_size=0.5, random_state=SEED)
+    scaler = StandardScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    errors = {}
+    for name, model in [
+        ("pca", PCA(n_components=k, random_state=SEED)),
+        ("ours", AutoencoderTransformer(n_components=k, random_state=SEED)),
+    ]:
+        start = time.perf_counter()
+        model.fit(X_train)
+        seconds = time.perf_counter() - start
+        X_rec = model.inverse_transform(model.transform(X_test))
+        errors[name] = (float(np.mean((X_rec - X_test) ** 2)), seconds)
+    return errors
+
+
+def run_reduction():
+    print("Reduction: held-out mean squared error, standardized units (ours / PCA)")
+    print(f"{'data set':<16} {'k':>3} {'PCA':>8} {'ours':>8} {'ratio':>7} {'fit (s)':>8}")
+    ratios, manifold_ratios = [], []
+    for name, X in reduction_datasets():
+        for k in (2, 4, 8):
+            if k >= X.shape[1] or (k > 2 and X.shape[1] <= 3):
+                continue
+            errors = held_out_errors(X, k)
+            ratio = errors["ours"][0] / errors["pca"][0]
+            (manifold_ratios if X.shape[1] == 3 else ratios).append(ratio)
+            print(
+                f"{name:<16} {k:>3} {errors['pca'][0]:>8.4f} {errors['ours'][0]:>8.4f} "
+                f"{ratio:>7.3f} {errors['ours'][1]:>8.2f}",
+                flush=True,
+            )
+    everything = ratios + manifold_ratios
+    print(f"worst ratio: {max(everything):.3f} (target <= 1.00)")
+    print(f"geometric mean of ratios: {np.exp(np.mean(np.log(everything))):.3f} (target <= 0.85)")
+    print(f"worst ratio on swiss roll / S-curve, k=2: {max(manifold_ratios):.3f} (target <= 0.40)")
+
+
+def detectors():
+    yield "IsolationForest", lambda: IsolationForest(random_state=SEED)
+    yield "PCA", lambda: _PCAReconstruction()
+    try:
+        from pyod.models.auto_encoder import AutoEncoder
+    except ImportError:
+        print("(PyOD not installed: its AutoEncoder is skipped)")
+    else:
+        yield "PyOD AutoEncoder", lambda: _PyOD(AutoEncoder(random_state=SEED, verbose=0))
+    yield "ours", lambda: AutoencoderOutlierDetector(random_state=SEED)
+
+
+class _PCAReconstruction:
+    """PCA reconstruction error at 95 % variance on standardized data."""
+
+    def fit(self, X):
+        self.scaler_ = StandardScaler().fit(X)
+        self.pca_ = PCA(n_components=0.95, random_state=SEED).fit(self.scaler_.transform(X))
+        return self
+
+    def score_samples(self, X):
+        Z = self.scaler_.transform(X)
+        return -np.mean((self.pca_.inverse_transform(self.pca_.transform(Z)) - Z) ** 2, axis=1)
+
+
+class _PyOD:
+    """PyOD detectors score 'higher is more abnormal'; flip to scikit-learn's sign."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, X):
+        self.model.fit(X)
+        return self
+
+    def score_samples(self, X):
+        return -self.model.decision_function(X)
+
+
+def run_detection(quick):
+    names = ADBENCH_NAMES[:10] if quick else ADBENCH_NAMES
+    contenders = list(detectors())
+    aucs = {name: [] for name, _ in contenders}
+    seconds = {name: 0.0 for name, _ in contenders}
+    header = " ".join(f"{name:>17}" for name, _ in contenders)
+    print(f"Detection: ROC-AUC, fit on all rows and score them\n{'data set':<16} {header}")
+    for data_name in names:
+        data = load_adbench(data_name)
+        if data is None:
+            print(f"{data_name:<16} (not available)")
+            continue
+        X, y = data
+        row = []
+        for name, make in contenders:
+            start = time.perf_counter()
+            scores = make().fit(X).score_samples(X)
+            seconds[name] += time.perf_counter() - start
+            aucs[name].append(roc_auc_score(y, -scores))
+            row.append(f"{aucs[name][-1]:>17.3f}")
+        print(f"{data_name:<16} {' '.join(row)}", flush=True)
+    if not aucs["ours"]:
+        return
+    print(f"{'mean ROC-AUC':<16} " + " ".join(f"{np.mean(v):>17.3f}" for v in aucs.values()))
+    print(f"{'fit+score (s)':<16} " + " ".join(f"{v:>17.1f}" for v in seconds.values()))
+    for name in aucs:
+        if name != "ours":
+            print(
+                f"ours - {name}: mean ROC-AUC {np.mean(aucs['ours']) - np.mean(aucs[name]):+.3f}, "
+                f"time ratio {seconds['ours'] / seconds[name]:.2f}"
+            )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("protocol", nargs="?", choices=["reduction", "detection", "both"])
+    parser.add_argument("--quick", action="store_true", help="detection on the 10 smaller files")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore", category=UserWarning)
+    warnings.filterwarnings("ignore", message=".*hasn't converged.*")
+    if args.protocol in (None, "both", "reduction"):
+        run_reduction()
+        print()
+    if args.protocol in (None, "both", "detection"):
+        run_detection(args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""Choice of the code size for ``n_components`` given as a fraction of variance."""
+
+import math
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.decomposition import PCA
+from sklearn.model_selection import train_test_split
+
+
+def search_n_components(estimator, X, seed):
+    """Fit ``estimator`` at the smallest code size keeping ``n_components`` of the variance.
+
+    The rows are split once into training and validation rows
+    (``validation_fraction``). A size ``k`` qualifies when a model fitted on the
+    training rows keeps at least the fraction ``estimator.n_components`` of the
+    variance of the validation rows (standardized units). PCA's size for the
+    same fraction is the starting upper bound: the built-in model starts at
+    PCA's solution, so it usually qualifies there; if not, the bound doubles.
+    Bisection below it then costs about ``log2(k) + 1`` fits in all.
+
+    Parameters
+    ----------
+    estimator : AutoencoderTransformer or AutoencoderOutlierDetector
+        The unfitted estimator; it is not modified.
+    X : ndarray of shape (n_samples, n_features)
+        Validated training rows.
+    seed : int
+        Seed of the split and of every fit.
+
+    Returns
+    -------
+    best : estimator
+        A clone fitted on the training rows at the chosen size.
+    scores : dict
+        Fraction of validation variance kept by each size tried, in order.
+    """
+    fraction = estimator.n_components
+    X_train, X_valid = train_test_split(
+        X, test_size=estimator.validation_fraction, random_state=seed
+    )
+    n_features = X.shape[1]
+    fitted, scores = {}, {}
+
+    def qualifies(k):
+        model = clone(estimator).set_params(n_components=k, random_state=seed, warm_start=False)
+        model._fit(X_train, incremental=False)
+        fitted[k] = model
+        scores[k] = model._retained_variance_ratio(model._validate_rows(X_valid))
+        return scores[k] >= fraction
+
+    X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
+    high = min(int(PCA(n_components=fraction).fit(X_scaled).n_components_), n_features)
+    low = 0  # sizes <= low are known not to qualify
+    while not qualifies(high) and high < n_features:
+        low, high = high, min(2 * high, n_features)
+    if scores[high] < fraction:  # no size qualifies: keep the best one
+        return fitted[max(scores, key=scores.get)], scores
+    while high - low > 1:
+        middle = (low + high) // 2
+        if qualifies(middle):
+            high = middle
+        else:
+            low = middle
+    return fitted[high], scores
+
+
+def _nonzero(scale):
+    return np.where(scale > 0, scale, 1.0)
+
+
+def max_search_fits(pca_size):
+    """Upper bound of the fits of a search that qualifies at PCA's size."""
+    return 1 + math.ceil(math.log2(max(pca_size, 1)))
