@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import functools
 import inspect
 import warnings
 from numbers import Integral, Real
@@ -17,6 +18,7 @@ from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._net import _AutoencoderNet, _Monitor
 from ._validation import (
     Interval,
+    InvalidParameterError,
     StrOptions,
     _handle_zeros_in_scale,
     _incremental_mean_and_var,
@@ -188,13 +190,40 @@ def _draw_seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _atomic(fit_method):
+    """Make ``fit_method`` all-or-nothing: if it raises, the estimator is left as it was.
+
+    Fitted attributes are replaced, never changed in place, so restoring the
+    attribute dictionary restores a previous fit exactly (and leaves an unfitted
+    estimator cleanly unfitted, without a stray ``n_features_in_``).
+    """
+
+    @functools.wraps(fit_method)
+    def wrapper(self, *args, **kwargs):
+        state = dict(vars(self))
+        try:
+            return fit_method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(state)
+            raise
+
+    return wrapper
+
+
 def _resolve_device(device):
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(f"Invalid device {device!r}: {exc}") from None
+        raise InvalidParameterError(f"Invalid device {device!r}: {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; use "
+            "device='cpu' or device='auto'."
+        )
+    return resolved
 
 
 def _pca_components(X, n_components, seed):
@@ -316,7 +345,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             return (min(256, max(32, 2 * n_features)),)
         sizes = tuple(np.atleast_1d(self.hidden_layer_sizes).tolist())
         if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(
+            raise InvalidParameterError(
                 "hidden_layer_sizes must contain positive integers only, got "
                 f"{self.hidden_layer_sizes!r}."
             )
@@ -351,7 +380,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean))
             return module
         if not issubclass(self.module, torch.nn.Module):
-            raise TypeError(f"module must be a torch.nn.Module subclass, got {self.module!r}.")
+            raise InvalidParameterError(
+                f"module must be a torch.nn.Module subclass, got {self.module!r}."
+            )
         return self.module(
             n_features=n_features, n_components=n_components, **(self.module_params or {})
         )
@@ -384,6 +415,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             out[rows] = (X[rows] - mean) / scale
         return out
 
+    @_atomic
     def _fit(self, X, *, incremental):
         """Train on validated rows ``X``; one epoch if ``incremental``."""
         fitted = hasattr(self, "net_")
@@ -399,6 +431,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
         X_std = self._standardized(X, mean, scale, np.float32)
+        if not np.all(np.isfinite(X_std)):
+            raise ValueError(
+                "X has values too large for float32 training "
+                + ("after standardization " if self.standardize else "")
+                + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
+                + ("Rescale those features." if self.standardize else "Use standardize=True.")
+            )
         if first_call:
             n_components = self._check_n_components(X_std)
 
@@ -501,8 +540,18 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 rows = X[start : start + step]
                 if standardize:
                     rows = (rows - self.mean_) / self.scale_
+                else:
+                    rows = np.array(rows)  # a writable copy: torch warns on read-only memory
                 rows = torch.as_tensor(np.ascontiguousarray(rows), dtype=compute).to(device)
-                out[start : start + len(rows)] = fn(module, rows).cpu().numpy()
+                result = fn(module, rows)
+                if not torch.isfinite(result).all():
+                    raise ValueError(
+                        f"The model's output overflowed ({str(compute)[6:]} arithmetic) on "
+                        "some rows of X: they hold values far beyond the range seen during "
+                        "fit. Rescale them"
+                        + (", or pass float64 data." if compute == torch.float32 else ".")
+                    )
+                out[start : start + len(rows)] = result.cpu().numpy()
         return out
 
     def _validated(self, X):

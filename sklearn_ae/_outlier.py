@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin
 
-from ._base import _BaseAutoencoder, fill_doc
+from ._base import _atomic, _BaseAutoencoder, fill_doc
 from ._validation import Interval, StrOptions, _fit_context
 
 # The 'auto' threshold: a training score more than this many robust standard
@@ -188,6 +188,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return scores
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` and set the outlier threshold.
 
@@ -207,6 +208,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def partial_fit(self, X, y=None):
         """Train for one epoch on the rows ``X`` and reset the threshold on them.
 
@@ -226,6 +228,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def fit_predict(self, X, y=None):
         """Train on ``X`` and return its labels: -1 for outliers, +1 for inliers.
 
@@ -245,6 +248,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self._labels(scores - self.offset_)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def fit_transform(self, X, y=None):
         """Train on ``X`` and return its latent codes.
 

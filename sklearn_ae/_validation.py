@@ -5,12 +5,13 @@ Keeping them here means a change of scikit-learn internals is fixed in one file.
 
 from sklearn.base import _fit_context
 from sklearn.preprocessing._data import _handle_zeros_in_scale
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.extmath import _incremental_mean_and_var
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
     "Interval",
+    "InvalidParameterError",
     "StrOptions",
     "_fit_context",
     "_handle_zeros_in_scale",
