@@ -479,7 +479,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
         self.n_iter_ = len(self.loss_curve_)
         if early_stopping:
-            self.validation_scores_ = [-v for v in history[:, "valid_loss"]]
+            self.validation_scores_ = (
+                [-v for v in history[:, "valid_loss"]] if len(history) else []
+            )
             self.best_validation_score_ = max(self.validation_scores_, default=None)
             self.best_loss_ = None
         else:
