@@ -229,7 +229,17 @@ def _resolve_device(device):
 def _pca_components(X, n_components, seed):
     """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
     n_available = min(n_components, *X.shape)
-    pca = PCA(n_components=n_available, random_state=seed).fit(X)
+    try:
+        with np.errstate(all="ignore"):  # 0/0 variance ratio of constant X; overflow, below
+            pca = PCA(n_components=n_available, random_state=seed).fit(X)
+        overflowed = not np.all(np.isfinite(pca.components_))
+    except ValueError:  # scipy refuses a covariance that overflowed float32
+        overflowed = True
+    if overflowed:
+        raise ValueError(
+            "X has values too large for float32 training: PCA's initialisation "
+            "overflowed. Use standardize=True, rescale X or init='random'."
+        )
     components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
     components[:n_available] = pca.components_
     return components, pca.mean_.astype(X.dtype)
@@ -430,7 +440,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
-        X_std = self._standardized(X, mean, scale, np.float32)
+        with np.errstate(over="ignore"):  # an overflow is reported just below
+            X_std = self._standardized(X, mean, scale, np.float32)
         if not np.all(np.isfinite(X_std)):
             raise ValueError(
                 "X has values too large for float32 training "
