@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int8, np.uint8, np.bool_]
 # Data within this magnitude must always be handled; beyond it, the overflow
 # errors below are allowed.
@@ -60,14 +60,14 @@ def datasets(draw):
 
 def _rarely(invalid, valid):
     """``valid`` values, and ``invalid`` ones about one time in ten."""
-    return st.one_of(*[valid] * 9, invalid)
+    return st.sampled_from(range(10)).flatmap(lambda i: invalid if i == 9 else valid)
 
 
 @st.composite
 def parameters(draw):
     """Constructor parameters, now and then invalid."""
     return dict(
-        n_components=draw(_rarely(st.integers(-1, 7), st.integers(1, 3))),
+        n_components=draw(_rarely(st.integers(-1, 7), st.integers(1, 2))),
         hidden_layer_sizes=draw(_rarely(st.just((0,)), st.sampled_from([None, (), (4,), (3, 2)]))),
         activation=draw(_rarely(st.just("softmax"), st.sampled_from(sorted(ACTIVATIONS)))),
         init=draw(st.sampled_from(["pca", "random"])),
