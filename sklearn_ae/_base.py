@@ -226,20 +226,26 @@ def _resolve_device(device):
     return resolved
 
 
-def _pca_components(X, n_components, seed):
-    """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
-    n_available = min(n_components, *X.shape)
+def _fit_pca(X, n_components, seed):
+    """``PCA(n_components).fit(X)`` with a clear error when float32 ``X`` overflows it."""
     try:
         with np.errstate(all="ignore"):  # 0/0 variance ratio of constant X; overflow, below
-            pca = PCA(n_components=n_available, random_state=seed).fit(X)
+            pca = PCA(n_components=n_components, random_state=seed).fit(X)
         overflowed = not np.all(np.isfinite(pca.components_))
     except ValueError:  # scipy refuses a covariance that overflowed float32
         overflowed = True
     if overflowed:
         raise ValueError(
-            "X has values too large for float32 training: PCA's initialisation "
+            "X has values too large for float32 training: PCA of the training rows "
             "overflowed. Use standardize=True, rescale X or init='random'."
         )
+    return pca
+
+
+def _pca_components(X, n_components, seed):
+    """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
+    n_available = min(n_components, *X.shape)
+    pca = _fit_pca(X, n_available, seed)
     components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
     components[:n_available] = pca.components_
     return components, pca.mean_.astype(X.dtype)
@@ -367,7 +373,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         if self.n_components is None:
             if n_samples < 2:
                 return 1
-            return int(PCA(n_components=_DEFAULT_VARIANCE).fit(X_std).n_components_)
+            return int(_fit_pca(X_std, _DEFAULT_VARIANCE, None).n_components_)
         if self.n_components > n_features:
             raise ValueError(
                 f"n_components={self.n_components} must be between 1 and n_features={n_features}."

@@ -67,7 +67,7 @@ def _rarely(invalid, valid):
 def parameters(draw):
     """Constructor parameters, now and then invalid."""
     return dict(
-        n_components=draw(_rarely(st.integers(-1, 7), st.integers(1, 2))),
+        n_components=draw(_rarely(st.integers(-1, 7), st.one_of(st.none(), st.integers(1, 2)))),
         hidden_layer_sizes=draw(_rarely(st.just((0,)), st.sampled_from([None, (), (4,), (3, 2)]))),
         activation=draw(_rarely(st.just("softmax"), st.sampled_from(sorted(ACTIVATIONS)))),
         init=draw(st.sampled_from(["pca", "random"])),
@@ -84,18 +84,15 @@ def parameters(draw):
 
 def _expected_fit_errors(X, params):
     """``(errors, must_raise)``: the errors ``fit`` may raise, and whether it must."""
-    if (
-        params["n_components"] < 1
-        or params["activation"] not in ACTIVATIONS
-        or params["batch_size"] == 0
-    ):
+    n_components = 1 if params["n_components"] is None else params["n_components"]
+    if n_components < 1 or params["activation"] not in ACTIVATIONS or params["batch_size"] == 0:
         return [(InvalidParameterError, "parameter of")], True  # validated first
     errors = []
     if not np.all(np.isfinite(X)):
         errors.append((ValueError, "Input X contains"))
     if params["hidden_layer_sizes"] == (0,):
         errors.append((InvalidParameterError, "hidden_layer_sizes"))
-    if params["n_components"] > X.shape[1]:
+    if n_components > X.shape[1]:
         errors.append((ValueError, "n_components"))
     n_samples = X.shape[0]
     if params["early_stopping"] and n_samples == math.ceil(
@@ -141,7 +138,8 @@ def test_transformer_succeeds_or_raises_a_documented_error(X, params):
             return
         assert not must_raise, f"fit should have raised one of {errors}"
         n_samples, n_features = X.shape
-        n_components = params["n_components"]
+        n_components = estimator.n_components_
+        assert n_components == (params["n_components"] or n_components) <= n_features
         _assert_finite(codes, (n_samples, n_components), _output_dtype(X))
         scores = _call(errors, estimator.score_samples, X)
         if scores is not None:
