@@ -211,6 +211,15 @@ def _atomic(fit_method):
     return wrapper
 
 
+def _overflow_error(dtype_name):
+    """The error of an inference whose ``dtype_name`` arithmetic overflowed."""
+    return ValueError(
+        f"The model's output overflowed ({dtype_name} arithmetic) on some rows of X: they "
+        "hold values far beyond the range seen during fit. Rescale them"
+        + (", or pass float64 data." if dtype_name == "float32" else ".")
+    )
+
+
 def _resolve_device(device):
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -564,12 +573,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 rows = torch.as_tensor(np.ascontiguousarray(rows), dtype=compute).to(device)
                 result = fn(module, rows)
                 if not torch.isfinite(result).all():
-                    raise ValueError(
-                        f"The model's output overflowed ({str(compute)[6:]} arithmetic) on "
-                        "some rows of X: they hold values far beyond the range seen during "
-                        "fit. Rescale them"
-                        + (", or pass float64 data." if compute == torch.float32 else ".")
-                    )
+                    raise _overflow_error(str(compute).removeprefix("torch."))
                 out[start : start + len(rows)] = result.cpu().numpy()
         return out
 

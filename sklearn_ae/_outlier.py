@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin
 
-from ._base import _atomic, _BaseAutoencoder, fill_doc
+from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
 from ._validation import Interval, StrOptions, _fit_context
 
 # The 'auto' threshold: a training score more than this many robust standard
@@ -167,7 +167,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         codes, energy = self._codes_and_energy(X)
         centred = codes - self.latent_mean_
         mahalanobis = np.einsum("ij,jk,ik->i", centred, self.latent_precision_, centred)
-        return -0.5 * (mahalanobis + energy / self.noise_variance_)
+        with np.errstate(over="ignore"):  # an overflow is reported just below
+            scores = -0.5 * (mahalanobis + energy / self.noise_variance_)
+        if not np.all(np.isfinite(scores)):
+            raise _overflow_error("float64")
+        return scores
 
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
