@@ -7,6 +7,8 @@ tests know exactly how many epochs completed.
 """
 
 import copy
+import os
+import signal
 import warnings
 
 import numpy as np
@@ -319,7 +321,8 @@ def test_cuda_device_without_cuda_raises_a_clear_error(X):
 class FaultyAutoencoder(MLPAutoencoder):
     """The built-in MLP, misbehaving after ``after`` training steps.
 
-    ``fault`` is ``"interrupt"`` (Ctrl-C), ``"nan_loss"`` (the reconstruction
+    ``fault`` is ``"interrupt"`` (Ctrl-C), ``"sigint"`` (a real SIGINT sent to
+    this process, which Python turns into Ctrl-C), ``"nan_loss"`` (the reconstruction
     becomes NaN) or ``"nan_weights"`` (a weight becomes NaN while this step's
     loss is still finite, so only the weights show the divergence).
     """
@@ -337,6 +340,8 @@ class FaultyAutoencoder(MLPAutoencoder):
             if self.steps > self.after:
                 if self.fault == "interrupt":
                     raise KeyboardInterrupt
+                if self.fault == "sigint":
+                    os.kill(os.getpid(), signal.SIGINT)
                 if self.fault == "nan_loss":
                     return out * float("nan")
                 with torch.no_grad():
@@ -408,6 +413,16 @@ def test_ctrl_c_keeps_a_consistent_partial_model(Estimator, early_stopping, comp
     assert estimator.loss_curve_ == reference.loss_curve_
     for method, expected in _outputs(reference, X).items():
         np.testing.assert_array_equal(getattr(estimator, method)(X), expected)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="sends a POSIX signal")
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_real_sigint_during_fit_is_handled_like_ctrl_c(Estimator, X):
+    estimator = _faulty(Estimator, "sigint", 2)
+    with pytest.warns(UserWarning, match="Training interrupted by user"):
+        estimator.fit(X)
+    assert estimator.n_iter_ == len(estimator.loss_curve_) == 2
+    assert np.all(np.isfinite(estimator.score_samples(X)))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
