@@ -324,7 +324,9 @@ class FaultyAutoencoder(MLPAutoencoder):
     ``fault`` is ``"interrupt"`` (Ctrl-C), ``"sigint"`` (a real SIGINT sent to
     this process, which Python turns into Ctrl-C), ``"nan_loss"`` (the reconstruction
     becomes NaN) or ``"nan_weights"`` (a weight becomes NaN while this step's
-    loss is still finite, so only the weights show the divergence).
+    loss is still finite, so only the weights show the divergence); with
+    ``"interrupt_inference"``, training succeeds and Ctrl-C strikes when the
+    trained model first encodes rows (the detector does so to set ``offset_``).
     """
 
     def __init__(self, n_features, n_components, fault="interrupt", after=10**9):
@@ -347,6 +349,11 @@ class FaultyAutoencoder(MLPAutoencoder):
                 with torch.no_grad():
                     self.decoder.linear.bias.fill_(float("nan"))
         return out
+
+    def encode(self, x):
+        if self.fault == "interrupt_inference" and not self.training:
+            raise KeyboardInterrupt
+        return super().encode(x)
 
 
 def _faulty(Estimator, fault, after, **params):
@@ -522,6 +529,17 @@ def test_failed_refit_leaves_the_previous_fit_intact(Estimator, fail, X):
     snapshot, outputs = _snapshot(estimator), _outputs(estimator, X)
     with pytest.raises((ValueError, Warning)):
         fail(estimator, X)
+    _assert_unchanged(estimator, snapshot, X, outputs)
+
+
+@pytest.mark.parametrize("method", ["fit", "fit_predict", "fit_transform"])
+def test_ctrl_c_while_setting_the_threshold_leaves_the_previous_fit_intact(method, X):
+    estimator = _fitted(AutoencoderOutlierDetector, X)
+    snapshot, outputs = _snapshot(estimator), _outputs(estimator, X)
+    faulty = dict(fault="interrupt_inference")
+    estimator.set_params(module=FaultyAutoencoder, module_params=faulty)
+    with pytest.raises(KeyboardInterrupt):
+        getattr(estimator, method)(X)
     _assert_unchanged(estimator, snapshot, X, outputs)
 
 
