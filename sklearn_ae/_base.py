@@ -2,6 +2,7 @@
 
 import contextlib
 import copy
+import functools
 import inspect
 import warnings
 from numbers import Integral, Real
@@ -18,6 +19,7 @@ from ._net import _AutoencoderNet, _Monitor
 from ._search import search_n_components
 from ._validation import (
     Interval,
+    InvalidParameterError,
     RealNotInt,
     StrOptions,
     _handle_zeros_in_scale,
@@ -215,19 +217,71 @@ def _draw_seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def _atomic(fit_method):
+    """Make ``fit_method`` all-or-nothing: if it raises, the estimator is left as it was.
+
+    Fitted attributes are replaced, never changed in place, so restoring the
+    attribute dictionary restores a previous fit exactly (and leaves an unfitted
+    estimator cleanly unfitted, without a stray ``n_features_in_``).
+    """
+
+    @functools.wraps(fit_method)
+    def wrapper(self, *args, **kwargs):
+        state = dict(vars(self))
+        try:
+            return fit_method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(state)
+            raise
+
+    return wrapper
+
+
+def _overflow_error(dtype_name):
+    """The error of an inference whose ``dtype_name`` arithmetic overflowed."""
+    return ValueError(
+        f"The model's output overflowed ({dtype_name} arithmetic) on some rows of X: they "
+        "hold values far beyond the range seen during fit. Rescale them"
+        + (", or pass float64 data." if dtype_name == "float32" else ".")
+    )
+
+
 def _resolve_device(device):
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        resolved = torch.device(device)
     except RuntimeError as exc:
-        raise ValueError(f"Invalid device {device!r}: {exc}") from None
+        raise InvalidParameterError(f"Invalid device {device!r}: {exc}") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; use "
+            "device='cpu' or device='auto'."
+        )
+    return resolved
+
+
+def _fit_pca(X, n_components, seed):
+    """``PCA(n_components).fit(X)`` with a clear error when float32 ``X`` overflows it."""
+    try:
+        with np.errstate(all="ignore"):  # 0/0 variance ratio of constant X; overflow, below
+            pca = PCA(n_components=n_components, random_state=seed).fit(X)
+        overflowed = not np.all(np.isfinite(pca.components_))
+    except ValueError:  # scipy refuses a covariance that overflowed float32
+        overflowed = True
+    if overflowed:
+        raise ValueError(
+            "X has values too large for float32 training: PCA of the training rows "
+            "overflowed. Use standardize=True, rescale X or init='random'."
+        )
+    return pca
 
 
 def _pca_components(X, n_components, seed):
     """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
     n_available = min(n_components, *X.shape)
-    pca = PCA(n_components=n_available, random_state=seed).fit(X)
+    pca = _fit_pca(X, n_available, seed)
     components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
     components[:n_available] = pca.components_
     return components, pca.mean_.astype(X.dtype)
@@ -348,7 +402,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             return (width, width)
         sizes = tuple(np.atleast_1d(self.hidden_layer_sizes).tolist())
         if not all(isinstance(s, Integral) and s >= 1 for s in sizes):
-            raise ValueError(
+            raise InvalidParameterError(
                 "hidden_layer_sizes must contain positive integers only, got "
                 f"{self.hidden_layer_sizes!r}."
             )
@@ -361,7 +415,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             if n_samples < 2:
                 return 1
             fraction = self.n_components or _DEFAULT_VARIANCE
-            return int(PCA(n_components=fraction).fit(X_std).n_components_)
+            return int(_fit_pca(X_std, fraction, None).n_components_)
         if self.n_components > n_features:
             raise ValueError(
                 f"n_components={self.n_components} must be between 1 and n_features={n_features}."
@@ -384,7 +438,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean))
             return module
         if not issubclass(self.module, torch.nn.Module):
-            raise TypeError(f"module must be a torch.nn.Module subclass, got {self.module!r}.")
+            raise InvalidParameterError(
+                f"module must be a torch.nn.Module subclass, got {self.module!r}."
+            )
         return self.module(
             n_features=n_features, n_components=n_components, **(self.module_params or {})
         )
@@ -417,6 +473,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             out[rows] = (X[rows] - mean) / scale
         return out
 
+    @_atomic
     def _fit(self, X, *, incremental):
         """Train on validated rows ``X``; one epoch if ``incremental``."""
         fitted = hasattr(self, "net_")
@@ -439,7 +496,15 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
-        X_std = self._standardized(X, mean, scale, np.float32)
+        with np.errstate(over="ignore"):  # an overflow is reported just below
+            X_std = self._standardized(X, mean, scale, np.float32)
+        if not np.all(np.isfinite(X_std)):
+            raise ValueError(
+                "X has values too large for float32 training "
+                + ("after standardization " if self.standardize else "")
+                + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
+                + ("Rescale those features." if self.standardize else "Use standardize=True.")
+            )
         if first_call:
             n_components = self._check_n_components(X_std)
 
@@ -482,7 +547,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
         self.n_iter_ = len(self.loss_curve_)
         if early_stopping:
-            self.validation_scores_ = [-v for v in history[:, "valid_loss"]]
+            self.validation_scores_ = (
+                [-v for v in history[:, "valid_loss"]] if len(history) else []
+            )
             self.best_validation_score_ = max(self.validation_scores_, default=None)
             self.best_loss_ = None
         else:
@@ -545,8 +612,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 rows = X[start : start + step]
                 if standardize:
                     rows = (rows - self.mean_) / self.scale_
+                else:
+                    rows = np.array(rows)  # a writable copy: torch warns on read-only memory
                 rows = torch.as_tensor(np.ascontiguousarray(rows), dtype=compute).to(device)
-                out[start : start + len(rows)] = fn(module, rows).cpu().numpy()
+                result = fn(module, rows)
+                if not torch.isfinite(result).all():
+                    raise _overflow_error(str(compute).removeprefix("torch."))
+                out[start : start + len(rows)] = result.cpu().numpy()
         return out
 
     def _validated(self, X):

@@ -24,6 +24,11 @@ class TrainingDivergedError(ValueError):
     """The training loss became non-finite."""
 
 
+_DIVERGED_FIX = (
+    "Lower learning_rate_init, keep standardize=True, or scale features with huge magnitudes."
+)
+
+
 class _Rows:
     """Rows of a 2-D tensor, optionally a subset given by an index tensor (no copy).
 
@@ -121,8 +126,7 @@ class _Monitor(Callback):
             if not math.isfinite(row[key]):
                 raise TrainingDivergedError(
                     f"The {key.replace('_', ' ')} became non-finite ({row[key]}) at "
-                    f"epoch {epoch}: training diverged. Lower learning_rate_init, "
-                    "keep standardize=True, or scale features with huge magnitudes."
+                    f"epoch {epoch}: training diverged. {_DIVERGED_FIX}"
                 )
         net.history.record("dur", time.perf_counter() - self._start)
         value = row[watched]
@@ -271,4 +275,8 @@ class _AutoencoderNet(NeuralNet):
             self._set_training(False)
         if monitor.best_state_ is not None:
             self.module_.load_state_dict(monitor.best_state_)
+        if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
+            raise TrainingDivergedError(
+                f"The network's weights became non-finite: training diverged. {_DIVERGED_FIX}"
+            )
         return status

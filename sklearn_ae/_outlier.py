@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin
 
-from ._base import _BaseAutoencoder, fill_doc
+from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
 from ._validation import Interval, StrOptions, _fit_context
 
 # The 'auto' threshold: a training score more than this many robust standard
@@ -167,7 +167,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         codes, energy = self._codes_and_energy(X)
         centred = codes - self.latent_mean_
         mahalanobis = np.einsum("ij,jk,ik->i", centred, self.latent_precision_, centred)
-        return -0.5 * (mahalanobis + energy / self.noise_variance_)
+        with np.errstate(over="ignore"):  # an overflow is reported just below
+            scores = -0.5 * (mahalanobis + energy / self.noise_variance_)
+        if not np.all(np.isfinite(scores)):
+            raise _overflow_error("float64")
+        return scores
 
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
@@ -188,6 +192,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return scores
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def fit(self, X, y=None):
         """Train the autoencoder on ``X`` and set the outlier threshold.
 
@@ -207,6 +212,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def partial_fit(self, X, y=None):
         """Train for one epoch on the rows ``X`` and reset the threshold on them.
 
@@ -226,6 +232,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def fit_predict(self, X, y=None):
         """Train on ``X`` and return its labels: -1 for outliers, +1 for inliers.
 
@@ -245,6 +252,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return self._labels(scores - self.offset_)
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_atomic  # offset_ is part of the fit: a failure leaves the previous fit
     def fit_transform(self, X, y=None):
         """Train on ``X`` and return its latent codes.
 

@@ -5,12 +5,18 @@ Keeping them here means a change of scikit-learn internals is fixed in one file.
 
 from sklearn.base import _fit_context
 from sklearn.preprocessing._data import _handle_zeros_in_scale
-from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    RealNotInt,
+    StrOptions,
+)
 from sklearn.utils.extmath import _incremental_mean_and_var
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
     "Interval",
+    "InvalidParameterError",
     "RealNotInt",
     "StrOptions",
     "_fit_context",
