@@ -15,6 +15,7 @@ from sklearn.utils import check_random_state
 
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._net import _AutoencoderNet, _Monitor
+from ._streaming import _Blocks
 from ._validation import (
     Interval,
     StrOptions,
@@ -112,7 +113,14 @@ default="relu"
 
     verbose : int, default=0
         0 prints nothing, 1 prints a line per epoch (losses and time), 2 also
-        shows a progress bar."""
+        shows a progress bar.
+
+    compile : bool or dict, default=False
+        Whether to train through ``torch.compile``. A dict compiles with those
+        keyword arguments of ``torch.compile``, e.g. ``{{"backend": "eager"}}``
+        or ``{{"mode": "max-autotune"}}``. Compilation speeds up training on
+        GPUs; inference always runs the module eagerly, so its results do not
+        depend on the number of rows per call."""
 
 SHARED_ATTRIBUTES = """\
 n_components_ : int
@@ -192,13 +200,21 @@ def _resolve_device(device):
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        return torch.device(device)
+        device = torch.device(device)
     except RuntimeError as exc:
         raise ValueError(f"Invalid device {device!r}: {exc}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was requested but CUDA is not available; use "
+            "device='auto' to fall back to the CPU."
+        )
+    return device
 
 
 def _pca_components(X, n_components, seed):
     """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
+    if isinstance(X, _Blocks):
+        return X.pca_components(n_components)
     n_available = min(n_components, *X.shape)
     pca = PCA(n_components=n_available, random_state=seed).fit(X)
     components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
@@ -234,6 +250,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "compile": ["boolean", dict],
     }
 
     def __init__(
@@ -258,6 +275,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         device="cpu",
         random_state=None,
         verbose=0,
+        compile=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -278,6 +296,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.compile = compile
 
     def set_params(self, **params):
         """Set the parameters of this estimator.
@@ -309,6 +328,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _n_features_out(self):
         return self.n_components_
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "net_"):  # a CUDA model unpickled without CUDA lives on the CPU
+            self.device_ = torch.device(self.net_.device)
+
     # -- fitting ----------------------------------------------------------------
 
     def _hidden_layer_sizes(self, n_features):
@@ -328,6 +352,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         if self.n_components is None:
             if n_samples < 2:
                 return 1
+            if isinstance(X_std, _Blocks):
+                return X_std.pca_n_components(_DEFAULT_VARIANCE)
             return int(PCA(n_components=_DEFAULT_VARIANCE).fit(X_std).n_components_)
         if self.n_components > n_features:
             raise ValueError(
@@ -364,10 +390,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             mean, var, n = self.mean_, self._var, self.n_samples_seen_
         if not self.standardize:
             return np.zeros(X.shape[1]), np.ones(X.shape[1]), n + len(X)
+        n = np.full(X.shape[1], n)
+        step = self._chunk_rows(X.shape[1])  # by blocks: bounded memory on a memmap
         with np.errstate(over="ignore", invalid="ignore"):
-            mean, var, n = _incremental_mean_and_var(
-                X, last_mean=mean, last_variance=var, last_sample_count=np.full(X.shape[1], n)
-            )
+            for start in range(0, len(X), step):
+                mean, var, n = _incremental_mean_and_var(
+                    X[start : start + step], last_mean=mean, last_variance=var, last_sample_count=n
+                )
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
             raise ValueError(
                 "Feature statistics overflowed: X has values too large to standardize "
@@ -388,6 +417,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Train on validated rows ``X``; one epoch if ``incremental``."""
         fitted = hasattr(self, "net_")
         first_call = not fitted or not (incremental or self.warm_start)
+        streamed = isinstance(X, np.memmap)  # read by blocks, never copied whole
         X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
 
         mean, var, n_seen = self._update_statistics(X, first_call)
@@ -398,13 +428,21 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
-        X_std = self._standardized(X, mean, scale, np.float32)
+        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+        if streamed:  # blocks of a whole number of batches
+            X_std = _Blocks(
+                X,
+                lambda rows: self._standardized(rows, mean, scale, np.float32),
+                block_rows=max(1, self._chunk_rows(X.shape[1]) // batch_size) * batch_size,
+                device=device,
+            )
+        else:
+            X_std = self._standardized(X, mean, scale, np.float32)
         if first_call:
             n_components = self._check_n_components(X_std)
 
         seed = _draw_seed(self.random_state)
         early_stopping = self.early_stopping and not incremental
-        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
         with _torch_seeded(seed, device):
             if first_call:
                 net = _AutoencoderNet(
@@ -418,6 +456,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     device=device,
                     verbose=self.verbose,
                     callbacks=self._callbacks(),
+                    **self._compile_params(),
                 ).initialize()
             else:
                 net = copy.deepcopy(self.net_)  # a failed fit leaves the fitted model intact
@@ -427,7 +466,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 monitor.set_params(tol=self.tol, n_iter_no_change=self.n_iter_no_change)
             net.validation_fraction = self.validation_fraction if early_stopping else None
             status = net.train_epochs(
-                torch.from_numpy(X_std).to(device),
+                X_std if streamed else torch.from_numpy(X_std).to(device),
                 epochs=1 if incremental else self.max_iter,
                 restart=not incremental,
             )
@@ -457,6 +496,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 stacklevel=3,
             )
         return X
+
+    def _compile_params(self):
+        """skorch's ``compile`` and ``compile__*`` parameters for ``self.compile``."""
+        if isinstance(self.compile, dict):
+            kwargs = self.compile
+        elif self.compile:
+            kwargs = {}
+        else:
+            return {}
+        return {"compile": True, **{f"compile__{k}": v for k, v in kwargs.items()}}
 
     def _callbacks(self):
         from skorch.callbacks import ProgressBar
@@ -490,6 +539,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """
         compute = torch.float32 if X.dtype == np.float32 else torch.float64
         module = self.net_.module_
+        module = getattr(module, "_orig_mod", module)  # compiled: infer eagerly
         if compute != next(module.parameters()).dtype:
             module = copy.deepcopy(module).to(compute)
         module.eval()

@@ -15,6 +15,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 
+from ._streaming import _BlockIterator, _Blocks
+
 
 class _StopTraining(Exception):
     """Raised by the monitor to end training when the loss stops improving."""
@@ -172,12 +174,16 @@ class _AutoencoderNet(NeuralNet):
     # -- data path ------------------------------------------------------------
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(X, _Blocks):
+            return X.split(self.validation_fraction, self.seed)
         if not self.validation_fraction:
             return _Rows(X), None
         train, valid = _split_indices(len(X), self.validation_fraction, self.seed)
         return _Rows(X, train), _Rows(X, valid)
 
     def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, _Blocks):
+            return _BlockIterator(dataset, self.batch_size, self._generator if training else None)
         return _BatchIterator(dataset, self.batch_size, self._generator if training else None)
 
     # -- steps ------------------------------------------------------------------
