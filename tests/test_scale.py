@@ -120,21 +120,41 @@ def test_partial_fit_is_deterministic():
     assert_array_equal(a.transform(X), b.transform(X))
 
 
-def test_partial_fit_over_chunks_matches_fit():
-    """Epochs of partial_fit over chunks reach the held-out error of fit, within 10 %."""
-    X, X_test = _data(1000), _data(500, seed=1)
-    epochs = 10
-    full = AutoencoderTransformer(max_iter=epochs, **FAST).fit(X)
-    chunked = AutoencoderTransformer(**FAST)
-    chunks = np.array_split(X, 5)
+def _curve(n_samples, seed):
+    """Rows along a 1-D curve in 4-D, which one linear component reconstructs poorly."""
+    rng = np.random.RandomState(seed)
+    t = rng.uniform(-1, 1, size=(n_samples, 1))
+    X = np.hstack([np.cos(2.5 * t), np.sin(2.5 * t), t, t**2])
+    return X + 0.02 * rng.normal(size=X.shape)
+
+
+def test_partial_fit_over_chunks_trains_like_fit():
+    """Epochs of partial_fit over shuffled chunks get close to fit on the same rows.
+
+    One seed at this size varies by tens of percent either way; the benchmark
+    compares the two within 10 % over several seeds on more data.
+    """
+    X, X_test = _curve(1000, 0), _curve(500, 1)
+    params = dict(
+        n_components=1,
+        hidden_layer_sizes=(16,),
+        learning_rate_init=1e-2,
+        batch_size=50,
+        random_state=0,
+    )
+    epochs, chunks = 20, np.array_split(X, 5)
+    full = AutoencoderTransformer(max_iter=epochs, **params).fit(X)
+    chunked = AutoencoderTransformer(**params).partial_fit(chunks[0])
+    start_error = chunked.reconstruction_error(X_test).mean()  # about PCA's
     rng = np.random.RandomState(0)
     for _ in range(epochs):
         for i in rng.permutation(len(chunks)):
             chunked.partial_fit(chunks[i])
-    assert chunked.n_iter_ == len(chunks) * epochs
+    assert chunked.n_iter_ == 1 + len(chunks) * epochs
     full_error = full.reconstruction_error(X_test).mean()
     chunked_error = chunked.reconstruction_error(X_test).mean()
-    assert chunked_error <= 1.1 * full_error
+    assert chunked_error < 0.5 * start_error
+    assert chunked_error < 1.5 * full_error
 
 
 # -- memmap ---------------------------------------------------------------------
@@ -171,9 +191,11 @@ def test_memmap_partial_fit_and_detector(tmp_path, small_blocks):
 _BOUNDED_FIT = """
 import resource, sys, warnings
 import numpy as np
+import sklearn_ae._base
 from sklearn_ae import AutoencoderTransformer
 
 warnings.simplefilter("ignore")
+sklearn_ae._base._CHUNK_BYTES = 2**20  # blocks of 1 MiB: a small, fast test
 path, n_samples, n_features, headroom = sys.argv[1], *map(int, sys.argv[2:])
 params = dict(hidden_layer_sizes=(), batch_size=1000, max_iter=1, random_state=0)
 AutoencoderTransformer(**params).fit(np.random.rand(5000, n_features))  # warm up
@@ -200,7 +222,7 @@ print("ok", est.n_iter_, est.score_samples(X).shape[0])
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA, /proc")
 def test_fit_on_memmap_larger_than_allowed_memory(tmp_path):
     """fit and score_samples on a memmap larger than the memory the process may still allocate."""
-    n_samples, n_features, headroom = 2**18, 64, 48 * 2**20  # a 64 MiB file
+    n_samples, n_features, headroom = 2**17, 64, 16 * 2**20  # a 32 MiB file
     path = tmp_path / "X.dat"
     X = np.memmap(path, dtype=np.float32, mode="w+", shape=(n_samples, n_features))
     rng = np.random.RandomState(0)
