@@ -179,6 +179,14 @@ def test_fit_on_memmap_matches_in_memory_fit(tmp_path, small_blocks, early_stopp
     assert_allclose(streamed.transform(X_mm), streamed.transform(X))
 
 
+def test_memmap_chooses_n_components_as_pca_does(tmp_path, small_blocks):
+    X = np.hstack([_data(400), _data(400, seed=1)])
+    X_mm = _memmap(tmp_path, X)
+    expected = AutoencoderTransformer(n_components=None, max_iter=1, **FAST).fit(X)
+    streamed = AutoencoderTransformer(n_components=None, max_iter=1, **FAST).fit(X_mm)
+    assert 1 < streamed.n_components_ == expected.n_components_ < X.shape[1]
+
+
 def test_memmap_partial_fit_and_detector(tmp_path, small_blocks):
     X = _data(500)
     X_mm = _memmap(tmp_path, X)
