@@ -117,8 +117,8 @@ default="relu"
 
     compile : bool or dict, default=False
         Whether to train through ``torch.compile``. A dict compiles with those
-        keyword arguments of ``torch.compile``, e.g. ``{{"backend": "eager"}}``
-        or ``{{"mode": "max-autotune"}}``. Compilation speeds up training on
+        keyword arguments of ``torch.compile``, e.g. ``{"backend": "eager"}``
+        or ``{"mode": "max-autotune"}``. Compilation speeds up training on
         GPUs; inference always runs the module eagerly, so its results do not
         depend on the number of rows per call."""
 
