@@ -196,6 +196,28 @@ def test_memmap_partial_fit_and_detector(tmp_path, small_blocks):
     assert est.n_iter_ == 2 and est.n_samples_seen_ == len(X)
 
 
+def test_blocks_visit_every_row_once_per_epoch():
+    """Training and validation blocks partition the rows; an epoch sees each once.
+
+    Each block of 10 rows gives ceil(0.2 * 10) = 2 rows to validation, the last
+    block of 3 rows gives 1.
+    """
+    from sklearn_ae._streaming import _BlockIterator, _Blocks
+
+    X = np.arange(103, dtype=np.float32).reshape(-1, 1)
+    blocks = _Blocks(X, lambda rows: rows.astype(np.float32), 10, torch.device("cpu"))
+    train, valid = blocks.split(0.2, seed=0)
+    epochs = [
+        _BlockIterator(train, 4, torch.Generator().manual_seed(0)),
+        _BlockIterator(valid, 4),
+    ]
+    seen = [np.concatenate([batch.numpy().ravel() for batch in epoch]) for epoch in epochs]
+    assert [len(rows) for rows in seen] == [len(train), len(valid)] == [82, 21]
+    assert [len(epoch) for epoch in epochs] == [sum(1 for _ in epoch) for epoch in epochs]
+    assert_array_equal(np.sort(np.concatenate(seen)), np.arange(103))
+    assert not np.array_equal(seen[0], np.sort(seen[0]))  # shuffled
+
+
 _BOUNDED_FIT = """
 import resource, sys, warnings
 import numpy as np
