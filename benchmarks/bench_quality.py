@@ -83,11 +83,11 @@ def run_reduction():
             (manifold_ratios if X.shape[1] == 3 else ratios).append(ratio)
             print(
                 f"{name:<16} {k:>3} {errors['pca'][0]:>8.4f} {errors['ours'][0]:>8.4f} "
-                f"{ratio:>7.3f} {errors['ours'][1]:>8.2f}",
+                f"{ratio:>7.4f} {errors['ours'][1]:>8.2f}",
                 flush=True,
             )
     everything = ratios + manifold_ratios
-    print(f"worst ratio: {max(everything):.3f} (target <= 1.00)")
+    print(f"worst ratio: {max(everything):.4f} (target <= 1.00)")
     print(f"geometric mean of ratios: {np.exp(np.mean(np.log(everything))):.3f} (target <= 0.85)")
     print(f"worst ratio on swiss roll / S-curve, k=2: {max(manifold_ratios):.3f} (target <= 0.40)")
 

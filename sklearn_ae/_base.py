@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._net import _AutoencoderNet, _Monitor
 from ._search import search_n_components
+from ._streaming import _Blocks
 from ._validation import (
     Interval,
     InvalidParameterError,
@@ -42,7 +43,8 @@ n_components : int, float or None, default={n_components_default}
 
         - an int from 1 to the number of features;
         - a float in (0, 1): the fraction of variance to keep. ``fit`` holds out
-          ``validation_fraction`` of the rows and picks the smallest size whose
+          a quarter of the rows (``validation_fraction`` if larger) and picks
+          the smallest size whose
           reconstruction keeps at least that fraction of their variance
           (standardized units), searching below PCA's size for the same
           fraction by bisection (about ``log2(k) + 1`` fits); the model of the
@@ -130,7 +132,14 @@ default="relu"
 
     verbose : int, default=0
         0 prints nothing, 1 prints a line per epoch (losses and time), 2 also
-        shows a progress bar."""
+        shows a progress bar.
+
+    compile : bool or dict, default=False
+        Whether to train through ``torch.compile``. A dict compiles with those
+        keyword arguments of ``torch.compile``, e.g. ``{"backend": "eager"}``
+        or ``{"mode": "max-autotune"}``. Compilation speeds up training on
+        GPUs; inference always runs the module eagerly, so its results do not
+        depend on the number of rows per call."""
 
 SHARED_ATTRIBUTES = """\
 n_components_ : int
@@ -257,7 +266,7 @@ def _resolve_device(device):
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={device!r} was requested but CUDA is not available; use "
-            "device='cpu' or device='auto'."
+            "device='cpu', or device='auto' to fall back to the CPU."
         )
     return resolved
 
@@ -280,6 +289,8 @@ def _fit_pca(X, n_components, seed):
 
 def _pca_components(X, n_components, seed):
     """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
+    if isinstance(X, _Blocks):
+        return X.pca_components(n_components)
     n_available = min(n_components, *X.shape)
     pca = _fit_pca(X, n_available, seed)
     components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
@@ -319,6 +330,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "compile": ["boolean", dict],
     }
 
     def __init__(
@@ -343,6 +355,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         device="cpu",
         random_state=None,
         verbose=0,
+        compile=False,
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -363,6 +376,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.compile = compile
 
     def set_params(self, **params):
         """Set the parameters of this estimator.
@@ -394,6 +408,11 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
     def _n_features_out(self):
         return self.n_components_
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if hasattr(self, "net_"):  # a CUDA model unpickled without CUDA lives on the CPU
+            self.device_ = torch.device(self.net_.device)
+
     # -- fitting ----------------------------------------------------------------
 
     def _hidden_layer_sizes(self, n_features):
@@ -414,6 +433,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         if self.n_components is None or isinstance(self.n_components, float):
             if n_samples < 2:
                 return 1
+            if isinstance(X_std, _Blocks):
+                return X_std.pca_n_components(self.n_components or _DEFAULT_VARIANCE)
             fraction = self.n_components or _DEFAULT_VARIANCE
             return int(_fit_pca(X_std, fraction, None).n_components_)
         if self.n_components > n_features:
@@ -453,10 +474,13 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             mean, var, n = self.mean_, self._var, self.n_samples_seen_
         if not self.standardize:
             return np.zeros(X.shape[1]), np.ones(X.shape[1]), n + len(X)
+        n = np.full(X.shape[1], n)
+        step = self._chunk_rows(X.shape[1])  # by blocks: bounded memory on a memmap
         with np.errstate(over="ignore", invalid="ignore"):
-            mean, var, n = _incremental_mean_and_var(
-                X, last_mean=mean, last_variance=var, last_sample_count=np.full(X.shape[1], n)
-            )
+            for start in range(0, len(X), step):
+                mean, var, n = _incremental_mean_and_var(
+                    X[start : start + step], last_mean=mean, last_variance=var, last_sample_count=n
+                )
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
             raise ValueError(
                 "Feature statistics overflowed: X has values too large to standardize "
@@ -478,6 +502,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """Train on validated rows ``X``; one epoch if ``incremental``."""
         fitted = hasattr(self, "net_")
         first_call = not fitted or not (incremental or self.warm_start)
+        # A memmap larger than one block is read by blocks, never copied whole; a
+        # smaller one takes the in-memory path and fits exactly as an array would.
+        streamed = isinstance(X, np.memmap) and X.nbytes > _CHUNK_BYTES
         X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
         if first_call and not incremental and isinstance(self.n_components, float):
             best, scores = search_n_components(self, X, _draw_seed(self.random_state))
@@ -496,21 +523,29 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
-        with np.errstate(over="ignore"):  # an overflow is reported just below
-            X_std = self._standardized(X, mean, scale, np.float32)
-        if not np.all(np.isfinite(X_std)):
-            raise ValueError(
-                "X has values too large for float32 training "
-                + ("after standardization " if self.standardize else "")
-                + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
-                + ("Rescale those features." if self.standardize else "Use standardize=True.")
+        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+        if streamed:  # blocks of a whole number of batches
+            X_std = _Blocks(
+                X,
+                lambda rows: self._standardized(rows, mean, scale, np.float32),
+                block_rows=max(1, self._chunk_rows(X.shape[1]) // batch_size) * batch_size,
+                device=device,
             )
+        else:
+            with np.errstate(over="ignore"):  # an overflow is reported just below
+                X_std = self._standardized(X, mean, scale, np.float32)
+            if not np.all(np.isfinite(X_std)):
+                raise ValueError(
+                    "X has values too large for float32 training "
+                    + ("after standardization " if self.standardize else "")
+                    + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
+                    + ("Rescale those features." if self.standardize else "Use standardize=True.")
+                )
         if first_call:
             n_components = self._check_n_components(X_std)
 
         seed = _draw_seed(self.random_state)
         early_stopping = self.early_stopping and not incremental
-        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
         with _torch_seeded(seed, device):
             if first_call:
                 net = _AutoencoderNet(
@@ -524,6 +559,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     device=device,
                     verbose=self.verbose,
                     callbacks=self._callbacks(),
+                    **self._compile_params(),
                 ).initialize()
             else:
                 net = copy.deepcopy(self.net_)  # a failed fit leaves the fitted model intact
@@ -533,7 +569,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 monitor.set_params(tol=self.tol, n_iter_no_change=self.n_iter_no_change)
             net.validation_fraction = self.validation_fraction if early_stopping else None
             status = net.train_epochs(
-                torch.from_numpy(X_std).to(device),
+                X_std if streamed else torch.from_numpy(X_std).to(device),
                 epochs=1 if incremental else self.max_iter,
                 restart=not incremental,
             )
@@ -569,6 +605,16 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         return X
 
+    def _compile_params(self):
+        """skorch's ``compile`` and ``compile__*`` parameters for ``self.compile``."""
+        if isinstance(self.compile, dict):
+            kwargs = self.compile
+        elif self.compile:
+            kwargs = {}
+        else:
+            return {}
+        return {"compile": True, **{f"compile__{k}": v for k, v in kwargs.items()}}
+
     def _callbacks(self):
         from skorch.callbacks import ProgressBar
 
@@ -601,6 +647,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         """
         compute = torch.float32 if X.dtype == np.float32 else torch.float64
         module = self.net_.module_
+        module = getattr(module, "_orig_mod", module)  # compiled: infer eagerly
         if compute != next(module.parameters()).dtype:
             module = copy.deepcopy(module).to(compute)
         module.eval()

@@ -8,12 +8,15 @@ a hand-written loop costs. The validation split is a pair of index tensors into
 the same tensor: no copy of the data is made for it.
 """
 
+import copy
 import math
 import time
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
+
+from ._streaming import _BlockIterator, _Blocks
 
 
 class _StopTraining(Exception):
@@ -173,15 +176,32 @@ class _AutoencoderNet(NeuralNet):
     def get_default_callbacks(self):
         return []
 
+    def __deepcopy__(self, memo):
+        # skorch copies a net through its pickling (a torch.save/torch.load round
+        # trip per attribute); copying the attributes directly is several times
+        # faster, which matters for partial_fit, which copies the net every call.
+        # Rows of finished epochs are never modified, so the copy shares them.
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        history = self.__dict__.get("history")
+        if history is not None:
+            memo[id(history)] = type(history)(history)
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone
+
     # -- data path ------------------------------------------------------------
 
     def get_split_datasets(self, X, y=None, **fit_params):
+        if isinstance(X, _Blocks):
+            return X.split(self.validation_fraction, self.seed)
         if not self.validation_fraction:
             return _Rows(X), None
         train, valid = _split_indices(len(X), self.validation_fraction, self.seed)
         return _Rows(X, train), _Rows(X, valid)
 
     def get_iterator(self, dataset, training=False):
+        if isinstance(dataset, _Blocks):
+            return _BlockIterator(dataset, self.batch_size, self._generator if training else None)
         return _BatchIterator(dataset, self.batch_size, self._generator if training else None)
 
     # -- steps ------------------------------------------------------------------

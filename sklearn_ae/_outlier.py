@@ -122,6 +122,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         device="cpu",
         random_state=None,
         verbose=0,
+        compile=False,
         contamination="auto",
         anomaly_score="likelihood",
     ):
@@ -145,6 +146,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             device=device,
             random_state=random_state,
             verbose=verbose,
+            compile=compile,
         )
         self.contamination = contamination
         self.anomaly_score = anomaly_score

@@ -7,17 +7,22 @@ from sklearn.base import clone
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
+# At least this share of the rows judges the sizes: a small validation set makes
+# the smallest qualifying size an optimistic choice.
+_MIN_SEARCH_FRACTION = 0.25
+
 
 def search_n_components(estimator, X, seed):
     """Fit ``estimator`` at the smallest code size keeping ``n_components`` of the variance.
 
     The rows are split once into training and validation rows
-    (``validation_fraction``). A size ``k`` qualifies when a model fitted on the
-    training rows keeps at least the fraction ``estimator.n_components`` of the
-    variance of the validation rows (standardized units). PCA's size for the
-    same fraction is the starting upper bound: the built-in model starts at
-    PCA's solution, so it usually qualifies there; if not, the bound doubles.
-    Bisection below it then costs about ``log2(k) + 1`` fits in all.
+    (``validation_fraction``, at least a quarter). A size ``k`` qualifies when
+    a model fitted on the training rows keeps at least the fraction
+    ``estimator.n_components`` of the variance of the validation rows
+    (standardized units). PCA's size for the same fraction is the starting
+    upper bound: the built-in model starts at PCA's solution, so it usually
+    qualifies there; if not, the bound doubles. Bisection below it then costs
+    about ``log2(k) + 1`` fits in all.
 
     Parameters
     ----------
@@ -37,7 +42,7 @@ def search_n_components(estimator, X, seed):
     """
     fraction = estimator.n_components
     X_train, X_valid = train_test_split(
-        X, test_size=estimator.validation_fraction, random_state=seed
+        X, test_size=max(estimator.validation_fraction, _MIN_SEARCH_FRACTION), random_state=seed
     )
     n_features = X.shape[1]
     fitted, scores = {}, {}
