@@ -129,7 +129,7 @@ default="encoder"
     from . import __version__
 
     module = copy.deepcopy(estimator.net_.module_).to("cpu", torch.float32).eval()
-    exported = _ExportedPart(module, part, estimator.mean_, estimator.scale_)
+    exported = _ExportedPart(module, part, estimator.mean_, estimator.scale_).eval()
     input_name, output_name = _PARTS[part]
     width = estimator.n_components_ if part == "decoder" else estimator.n_features_in_
     example = torch.zeros(2, width)  # two rows: a batch of one could be specialised
