@@ -3,6 +3,7 @@
 import copy
 import warnings
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -17,35 +18,54 @@ _PARTS = {
 }
 
 
+def _float32(array):
+    return torch.as_tensor(np.asarray(array), dtype=torch.float32)
+
+
 class _ExportedPart(nn.Module):
     """One part of a fitted estimator, standardization included, as a torch module.
 
     ``forward`` maps raw rows (or codes, for the decoder) to what the
     estimator's method returns: ``transform`` for ``"encoder"``,
     ``inverse_transform`` for ``"decoder"``, their composition for
-    ``"autoencoder"`` and ``score_samples`` for ``"score_samples"``.
+    ``"autoencoder"`` and the detector's ``score_samples`` for
+    ``"score_samples"`` (``score`` is its ``anomaly_score``).
     """
 
-    def __init__(self, module, part, mean, scale):
+    def __init__(self, estimator, module, part):
         super().__init__()
         self.module = module
         self.part = part
-        self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
-        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.score = getattr(estimator, "anomaly_score", None)
+        self.register_buffer("mean", _float32(estimator.mean_))
+        self.register_buffer("scale", _float32(estimator.scale_))
+        if part == "score_samples" and self.score == "likelihood":
+            self.register_buffer("latent_mean", _float32(estimator.latent_mean_))
+            self.register_buffer("latent_precision", _float32(estimator.latent_precision_))
+            self.noise_variance = float(estimator.noise_variance_)
 
     def forward(self, x):
         if self.part == "decoder":
-            codes = x
-        else:
-            x = (x - self.mean) / self.scale
-            if self.part == "score_samples":
-                out = self.module(x)
-                reconstruction = out[0] if isinstance(out, tuple) else out
-                return -((reconstruction - x) ** 2).mean(dim=1)
-            codes = self.module.encode(x)
-            if self.part == "encoder":
-                return codes
+            return self.module.decode(x) * self.scale + self.mean
+        x = (x - self.mean) / self.scale
+        if self.part == "score_samples":
+            return self._score_samples(x)
+        codes = self.module.encode(x)
+        if self.part == "encoder":
+            return codes
         return self.module.decode(codes) * self.scale + self.mean
+
+    def _score_samples(self, x):
+        """``AutoencoderOutlierDetector._scores`` of standardized rows, in torch."""
+        if self.score == "reconstruction":
+            out = self.module(x)
+            reconstruction = out[0] if isinstance(out, tuple) else out
+            return -((reconstruction - x) ** 2).mean(dim=1)
+        codes = self.module.encode(x)
+        energy = ((self.module.decode(codes) - x) ** 2).sum(dim=1)
+        centred = codes - self.latent_mean
+        mahalanobis = ((centred @ self.latent_precision) * centred).sum(dim=1)
+        return -0.5 * (mahalanobis + energy / self.noise_variance)
 
 
 def to_onnx(estimator, part="encoder", *, path=None, opset_version=None):
@@ -73,8 +93,8 @@ default="encoder"
         - ``"autoencoder"``: input ``"X"``, output ``"X_reconstructed"``, as
           ``inverse_transform(transform(X))``;
         - ``"score_samples"``: input ``"X"``, output ``"scores"`` of shape
-          (n_samples,), minus the mean squared reconstruction error, as
-          ``score_samples``.
+          (n_samples,), as ``score_samples`` of an
+          ``AutoencoderOutlierDetector`` (whichever its ``anomaly_score``).
 
     path : str or path-like, default=None
         Where to write the model as well (a ``.onnx`` file); None only returns it.
@@ -118,6 +138,8 @@ default="encoder"
     check_is_fitted(estimator)
     if part not in _PARTS:
         raise ValueError(f"part must be one of {sorted(_PARTS)}, got {part!r}.")
+    if part == "score_samples" and not hasattr(estimator, "decision_function"):
+        raise ValueError('part="score_samples" needs an AutoencoderOutlierDetector.')
     try:
         import onnx
         import onnxscript  # noqa: F401  (torch's exporter needs it)
@@ -129,7 +151,7 @@ default="encoder"
     from . import __version__
 
     module = copy.deepcopy(estimator.net_.module_).to("cpu", torch.float32).eval()
-    exported = _ExportedPart(module, part, estimator.mean_, estimator.scale_).eval()
+    exported = _ExportedPart(estimator, module, part).eval()
     input_name, output_name = _PARTS[part]
     width = estimator.n_components_ if part == "decoder" else estimator.n_features_in_
     example = torch.zeros(2, width)  # two rows: a batch of one could be specialised

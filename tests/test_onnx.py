@@ -73,9 +73,14 @@ def test_autoencoder_matches_the_reconstruction(transformer, X, onnxruntime):
     _assert_parity(model, onnxruntime, X, expected)
 
 
-def test_detector_scores_match_score_samples(X, onnxruntime):
+@pytest.mark.parametrize("anomaly_score", ["likelihood", "reconstruction"])
+def test_detector_scores_match_score_samples(X, anomaly_score, onnxruntime):
     detector = AutoencoderOutlierDetector(
-        n_components=2, hidden_layer_sizes=(8,), max_iter=10, random_state=0
+        n_components=2,
+        anomaly_score=anomaly_score,
+        hidden_layer_sizes=(8,),
+        max_iter=10,
+        random_state=0,
     ).fit(X)
     model = to_onnx(detector, "score_samples")
     _assert_parity(model, onnxruntime, X, detector.score_samples(X))
@@ -89,6 +94,8 @@ def test_unfitted_or_unknown_part_raises(transformer):
         to_onnx(AutoencoderTransformer(), "encoder")
     with pytest.raises(ValueError, match="part must be one of"):
         to_onnx(transformer, "bottleneck")
+    with pytest.raises(ValueError, match="needs an AutoencoderOutlierDetector"):
+        to_onnx(transformer, "score_samples")
 
 
 def test_missing_onnx_says_what_to_install(transformer, monkeypatch):
