@@ -85,9 +85,9 @@ def to_onnx(estimator, part="encoder", *, path=None, opset_version=None):
 default="encoder"
         What to export:
 
-        - ``"encoder"``: input ``"X"`` of shape (n_samples, n_features_in_),
+        - ``"encoder"``: input ``"X"`` of shape ``(n_samples, n_features_in_)``,
           output ``"codes"``, as ``transform``;
-        - ``"decoder"``: input ``"codes"`` of shape (n_samples, n_components_),
+        - ``"decoder"``: input ``"codes"`` of shape ``(n_samples, n_components_)``,
           output ``"X_reconstructed"`` in original units, as
           ``inverse_transform``;
         - ``"autoencoder"``: input ``"X"``, output ``"X_reconstructed"``, as
