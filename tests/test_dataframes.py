@@ -66,7 +66,7 @@ def test_set_output_returns_dataframes(Estimator, lib, X):
     assert isinstance(codes, lib.DataFrame)
     assert list(codes.columns) == est.get_feature_names_out().tolist()
     est.set_output(transform="default")
-    np.testing.assert_array_equal(_to_numpy(codes), est.transform(X))
+    np.testing.assert_array_equal(_to_numpy(codes), est.transform(df))
     est.set_output(transform=lib.__name__)
     assert isinstance(est.transform(df), lib.DataFrame)
     if lib.__name__ == "pandas":  # pandas output keeps the input's index
