@@ -16,6 +16,7 @@ from sklearn.utils import check_random_state
 
 from ._modules import ACTIVATIONS, MLPAutoencoder
 from ._net import _AutoencoderNet, _Monitor
+from ._persistence import PortableStateMixin
 from ._search import search_n_components
 from ._streaming import _Blocks
 from ._validation import (
@@ -298,7 +299,9 @@ def _pca_components(X, n_components, seed):
     return components, pca.mean_.astype(X.dtype)
 
 
-class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class _BaseAutoencoder(
+    PortableStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Parameters, training and inference shared by the estimators.
 
     Both estimators encode rows into ``n_components`` latent features, so both
@@ -548,18 +551,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         early_stopping = self.early_stopping and not incremental
         with _torch_seeded(seed, device):
             if first_call:
-                net = _AutoencoderNet(
-                    self._build_module(X_std, n_components, seed),
-                    seed=seed,
-                    optimizer=torch.optim.Adam,
-                    lr=self.learning_rate_init,
-                    optimizer__weight_decay=self.alpha,
-                    batch_size=batch_size,
-                    max_epochs=self.max_iter,
-                    device=device,
-                    verbose=self.verbose,
-                    callbacks=self._callbacks(),
-                    **self._compile_params(),
+                net = self._make_net(
+                    self._build_module(X_std, n_components, seed), seed, batch_size, device
                 ).initialize()
             else:
                 net = copy.deepcopy(self.net_)  # a failed fit leaves the fitted model intact
@@ -577,6 +570,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         history = net.history
         self.n_components_scores_ = None
         self.net_ = net
+        if first_call:  # loading a saved model rebuilds its module from them
+            self._params_at_fit = copy.deepcopy(self.get_params(deep=False))
         self.device_ = device
         self.n_components_ = n_components
         self.mean_, self.scale_, self._var, self.n_samples_seen_ = mean, scale, var, n_seen
@@ -614,6 +609,22 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         else:
             return {}
         return {"compile": True, **{f"compile__{k}": v for k, v in kwargs.items()}}
+
+    def _make_net(self, module, seed, batch_size, device):
+        """The skorch net that trains ``module`` (not initialised)."""
+        return _AutoencoderNet(
+            module,
+            seed=seed,
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            optimizer__weight_decay=self.alpha,
+            batch_size=batch_size,
+            max_epochs=self.max_iter,
+            device=device,
+            verbose=self.verbose,
+            callbacks=self._callbacks(),
+            **self._compile_params(),
+        )
 
     def _callbacks(self):
         from skorch.callbacks import ProgressBar

@@ -1,0 +1,187 @@
+"""Export of fitted estimators to ONNX, for inference without Python or PyTorch."""
+
+import copy
+import warnings
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._validation import check_is_fitted
+
+#: Inputs and outputs of each exportable part: ``(input name, output name)``.
+_PARTS = {
+    "encoder": ("X", "codes"),
+    "decoder": ("codes", "X_reconstructed"),
+    "autoencoder": ("X", "X_reconstructed"),
+    "score_samples": ("X", "scores"),
+}
+
+
+def _float32(array):
+    return torch.as_tensor(np.asarray(array), dtype=torch.float32)
+
+
+class _ExportedPart(nn.Module):
+    """One part of a fitted estimator, standardization included, as a torch module.
+
+    ``forward`` maps raw rows (or codes, for the decoder) to what the
+    estimator's method returns: ``transform`` for ``"encoder"``,
+    ``inverse_transform`` for ``"decoder"``, their composition for
+    ``"autoencoder"`` and the detector's ``score_samples`` for
+    ``"score_samples"`` (``score`` is its ``anomaly_score``).
+    """
+
+    def __init__(self, estimator, module, part):
+        super().__init__()
+        self.module = module
+        self.part = part
+        self.score = getattr(estimator, "anomaly_score", None)
+        # Standardization runs in float64, as in ``transform``, then rounds to
+        # float32 once; destandardization runs in float32, as in ``inverse_transform``.
+        self.register_buffer("mean64", torch.as_tensor(estimator.mean_, dtype=torch.float64))
+        self.register_buffer("scale64", torch.as_tensor(estimator.scale_, dtype=torch.float64))
+        self.register_buffer("mean", _float32(estimator.mean_))
+        self.register_buffer("scale", _float32(estimator.scale_))
+        if part == "score_samples" and self.score == "likelihood":
+            self.register_buffer("latent_mean", _float32(estimator.latent_mean_))
+            self.register_buffer("latent_precision", _float32(estimator.latent_precision_))
+            self.noise_variance = float(estimator.noise_variance_)
+
+    def forward(self, x):
+        if self.part == "decoder":
+            return self.module.decode(x) * self.scale + self.mean
+        x = ((x.double() - self.mean64) / self.scale64).float()
+        if self.part == "score_samples":
+            return self._score_samples(x)
+        codes = self.module.encode(x)
+        if self.part == "encoder":
+            return codes
+        return self.module.decode(codes) * self.scale + self.mean
+
+    def _score_samples(self, x):
+        """``AutoencoderOutlierDetector._scores`` of standardized rows, in torch."""
+        if self.score == "reconstruction":
+            out = self.module(x)
+            reconstruction = out[0] if isinstance(out, tuple) else out
+            return -((reconstruction - x) ** 2).mean(dim=1)
+        codes = self.module.encode(x)
+        energy = ((self.module.decode(codes) - x) ** 2).sum(dim=1)
+        centred = codes - self.latent_mean
+        mahalanobis = ((centred @ self.latent_precision) * centred).sum(dim=1)
+        return -0.5 * (mahalanobis + energy / self.noise_variance)
+
+
+def to_onnx(estimator, part="encoder", *, path=None, opset_version=None):
+    """Export a part of a fitted autoencoder to an ONNX model.
+
+    The exported graph includes the estimator's standardization, so it maps
+    raw rows to what the estimator's methods return, for any number of rows.
+    It computes in float32: feed it float32 arrays. It needs the ``onnx`` and
+    ``onnxscript`` packages (``pip install sklearn_ae[onnx]``, which also
+    installs ``onnxruntime`` to run it).
+
+    Parameters
+    ----------
+    estimator : AutoencoderTransformer or AutoencoderOutlierDetector
+        A fitted estimator.
+    part : {"encoder", "decoder", "autoencoder", "score_samples"}, \
+default="encoder"
+        What to export:
+
+        - ``"encoder"``: input ``"X"`` of shape ``(n_samples, n_features_in_)``,
+          output ``"codes"``, as ``transform``;
+        - ``"decoder"``: input ``"codes"`` of shape ``(n_samples, n_components_)``,
+          output ``"X_reconstructed"`` in original units, as
+          ``inverse_transform``;
+        - ``"autoencoder"``: input ``"X"``, output ``"X_reconstructed"``, as
+          ``inverse_transform(transform(X))``;
+        - ``"score_samples"``: input ``"X"``, output ``"scores"`` of shape
+          (n_samples,), as ``score_samples`` of an
+          ``AutoencoderOutlierDetector`` (whichever its ``anomaly_score``).
+
+    path : str or path-like, default=None
+        Where to write the model as well (a ``.onnx`` file); None only returns it.
+    opset_version : int, default=None
+        ONNX operator set to target; None uses the exporter's default.
+
+    Returns
+    -------
+    model : onnx.ModelProto
+        The exported model. ``model.SerializeToString()`` gives the bytes that
+        ``onnxruntime.InferenceSession`` accepts.
+
+    Raises
+    ------
+    ImportError
+        If ``onnx`` or ``onnxscript`` is not installed.
+
+    Notes
+    -----
+    The export traces the estimator's module with ``torch.onnx.export``
+    (``dynamo=True``); a custom module must therefore be traceable by
+    ``torch.export``. Outputs match the estimator's on float32 input up to
+    float32 rounding: the standardization runs in float64, as in
+    ``transform``, and the network in float32. The decision threshold
+    ``offset_`` of an ``AutoencoderOutlierDetector`` is not part of the graph:
+    compare the exported scores with it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_ae import AutoencoderTransformer
+    >>> from sklearn_ae.export import to_onnx
+    >>> X = np.random.RandomState(0).normal(size=(100, 5)).astype(np.float32)
+    >>> ae = AutoencoderTransformer(n_components=2, max_iter=5, random_state=0).fit(X)
+    >>> model = to_onnx(ae, part="encoder")  # doctest: +SKIP
+    >>> import onnxruntime  # doctest: +SKIP
+    >>> session = onnxruntime.InferenceSession(model.SerializeToString())  # doctest: +SKIP
+    >>> codes = session.run(None, {"X": X})[0]  # doctest: +SKIP
+    >>> bool(np.allclose(codes, ae.transform(X), atol=1e-5))  # doctest: +SKIP
+    True
+    """
+    check_is_fitted(estimator)
+    if part not in _PARTS:
+        raise ValueError(f"part must be one of {sorted(_PARTS)}, got {part!r}.")
+    if part == "score_samples" and not hasattr(estimator, "decision_function"):
+        raise ValueError('part="score_samples" needs an AutoencoderOutlierDetector.')
+    try:
+        import onnx
+        import onnxscript  # noqa: F401  (torch's exporter needs it)
+    except ImportError as exc:
+        raise ImportError(
+            "Exporting to ONNX needs the onnx and onnxscript packages: "
+            "pip install onnx onnxscript onnxruntime (or sklearn_ae[onnx])."
+        ) from exc
+    from . import __version__
+
+    module = copy.deepcopy(estimator.net_.module_).to("cpu", torch.float32).eval()
+    exported = _ExportedPart(estimator, module, part).eval()
+    input_name, output_name = _PARTS[part]
+    width = estimator.n_components_ if part == "decoder" else estimator.n_features_in_
+    example = torch.zeros(2, width)  # two rows: a batch of one could be specialised
+    with warnings.catch_warnings():
+        # torch's exporter warns about its own internals; nothing a user can act on
+        warnings.simplefilter("ignore", FutureWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        program = torch.onnx.export(
+            exported,
+            (example,),
+            dynamo=True,
+            verbose=False,
+            input_names=[input_name],
+            output_names=[output_name],
+            dynamic_shapes=({0: torch.export.Dim("n_samples")},),
+            opset_version=opset_version,
+        )
+    model = program.model_proto
+    model.producer_name = "sklearn_ae"
+    model.producer_version = __version__
+    model.doc_string = f"{type(estimator).__name__} {part}"
+    onnx.helper.set_model_props(model, {"sklearn_ae.part": part})
+    if path is not None:
+        onnx.save(model, path)
+    return model
+
+
+__all__ = ["to_onnx"]
