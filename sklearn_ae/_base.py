@@ -530,7 +530,9 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                 net.batch_size = batch_size
                 net.seed = seed
                 monitor = dict(net.callbacks_)["monitor"]
-                monitor.set_params(tol=self.tol, n_iter_no_change=self.n_iter_no_change)
+                monitor.set_params(
+                    tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose
+                )
             net.validation_fraction = self.validation_fraction if early_stopping else None
             status = net.train_epochs(
                 torch.from_numpy(X_std).to(device),
@@ -583,7 +585,8 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
             )
         ]
         if self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
+            # first, so the bar is closed before the monitor prints or stops training
+            callbacks.insert(0, ("progress_bar", ProgressBar()))
         return callbacks
 
     # -- inference ----------------------------------------------------------------
