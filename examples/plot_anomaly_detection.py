@@ -4,9 +4,11 @@ Anomaly detection by reconstruction error
 ==============================================
 
 :class:`~sklearn_ae.AutoencoderOutlierDetector` learns to reconstruct the
-bulk of the data and flags the rows it reconstructs badly. It follows the
-conventions of :class:`~sklearn.ensemble.IsolationForest`: ``predict`` returns
--1 for outliers, ``score_samples`` is higher for normal rows and
+bulk of the data and flags the rows that do not fit it: rows it reconstructs
+badly, and (with the default ``anomaly_score="likelihood"``) rows whose code
+is far from the codes of the training rows. It follows the conventions of
+:class:`~sklearn.ensemble.IsolationForest`: ``predict`` returns -1 for
+outliers, ``score_samples`` is higher for normal rows and
 ``decision_function`` is negative for outliers.
 
 The anomalies here are the hard kind for detectors that look at features
@@ -79,14 +81,15 @@ for name, model in [("autoencoder", detector), ("isolation forest", forest)]:
 # %%
 # Errors and threshold
 # --------------------
-# The histogram shows the reconstruction errors of the test rows by true label,
-# and the dashed line the detector's threshold: rows right of it are predicted
-# -1. The error axis is logarithmic, as reconstruction errors are heavy-tailed.
-# The right panel explains the worst row: its error feature by feature.
+# The histogram shows the anomaly scores of the test rows (``-score_samples``)
+# by true label, and the dashed line the detector's threshold ``-offset_``: rows
+# right of it are predicted -1. The axis is logarithmic, as the scores are
+# heavy-tailed. The right panel explains the worst row: its reconstruction
+# error feature by feature.
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
 ReconstructionErrorDisplay.from_estimator(detector, X_test, y_test, ax=left, log_scale=True)
-worst = np.argmax(detector.reconstruction_error(X_test))
+worst = np.argmin(detector.score_samples(X_test))
 per_feature = detector.reconstruction_error(X_test[[worst]], per_feature=True)[0]
 right.bar(np.arange(X_test.shape[1]), per_feature)
 right.set(

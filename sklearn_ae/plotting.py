@@ -331,20 +331,24 @@ class LatentSpaceDisplay:
 
 
 class ReconstructionErrorDisplay:
-    """Histogram of reconstruction errors, with the detector's threshold.
+    """Histogram of reconstruction errors (or anomaly scores), with the detector's threshold.
 
-    Rows whose error lies right of the threshold line are the ones an
-    ``AutoencoderOutlierDetector`` predicts as outliers. The threshold in error
-    units is ``-offset_``, because ``score_samples`` is minus the error. Prefer
-    :meth:`from_estimator` to build it.
+    The histogram shows ``-score_samples(X)``, the quantity the detector
+    thresholds, so that larger means more abnormal: the mean squared
+    reconstruction error for an ``AutoencoderTransformer`` or a detector with
+    ``anomaly_score="reconstruction"``, the likelihood-based anomaly score for
+    a detector with ``anomaly_score="likelihood"``. The threshold line stands
+    at ``-offset_``: the rows right of it are exactly those ``predict`` labels
+    -1. Prefer :meth:`from_estimator` to build it.
 
     Parameters
     ----------
     errors : array-like of shape (n_samples,)
-        Mean squared reconstruction error of each row.
+        Reconstruction error (or anomaly score) of each row; larger is more
+        abnormal.
 
     threshold : float or None, default=None
-        Error above which rows are outliers (``-offset_``); None draws no line.
+        Value above which rows are outliers (``-offset_``); None draws no line.
 
     y : array-like of shape (n_samples,) or None, default=None
         Known labels of the rows (for example 1 for anomalies, 0 for normal
@@ -353,6 +357,9 @@ class ReconstructionErrorDisplay:
 
     estimator_name : str or None, default=None
         Name of the model, shown in the title.
+
+    error_name : str, default="Reconstruction error (mean squared)"
+        Label of the x axis.
 
     Attributes
     ----------
@@ -379,17 +386,29 @@ class ReconstructionErrorDisplay:
     >>> from sklearn_ae.plotting import ReconstructionErrorDisplay
     >>> X = np.random.RandomState(0).normal(size=(200, 4))
     >>> detector = AutoencoderOutlierDetector(max_iter=5, contamination=0.05,
+    ...                                       anomaly_score="reconstruction",
     ...                                       random_state=0).fit(X)
     >>> display = ReconstructionErrorDisplay.from_estimator(detector, X)
     >>> bool(display.threshold_line_.get_xdata()[0] == -detector.offset_)
     True
+    >>> display.ax_.get_xlabel()
+    'Reconstruction error (mean squared)'
     """
 
-    def __init__(self, *, errors, threshold=None, y=None, estimator_name=None):
+    def __init__(
+        self,
+        *,
+        errors,
+        threshold=None,
+        y=None,
+        estimator_name=None,
+        error_name="Reconstruction error (mean squared)",
+    ):
         self.errors = errors
         self.threshold = threshold
         self.y = y
         self.estimator_name = estimator_name
+        self.error_name = error_name
 
     def plot(self, ax=None, *, bins=50, log_scale=False, hist_kwargs=None, line_kwargs=None):
         """Draw the histograms and the threshold.
@@ -443,7 +462,7 @@ class ReconstructionErrorDisplay:
                 line_kwargs,
             )
             self.threshold_line_ = ax.axvline(self.threshold, **style)
-        ax.set(xlabel="Reconstruction error (mean squared)", ylabel="Number of rows")
+        ax.set(xlabel=self.error_name, ylabel="Number of rows")
         if self.estimator_name is not None:
             ax.set_title(self.estimator_name)
         if len(groups) > 1 or self.threshold_line_ is not None:
@@ -453,13 +472,14 @@ class ReconstructionErrorDisplay:
 
     @classmethod
     def from_estimator(cls, estimator, X, y=None, *, ax=None, name=None, **kwargs):
-        """Plot the reconstruction errors of ``X`` and the detector's threshold.
+        """Plot ``-estimator.score_samples(X)`` and the detector's threshold.
 
         Parameters
         ----------
         estimator : AutoencoderOutlierDetector or AutoencoderTransformer
             A fitted estimator. A detector's threshold ``-offset_`` is drawn; a
-            transformer has none.
+            transformer has none. The x axis is the reconstruction error, or the
+            anomaly score of a detector with ``anomaly_score="likelihood"``.
 
         X : array-like of shape (n_samples, n_features)
             Rows whose errors are plotted.
@@ -485,11 +505,16 @@ class ReconstructionErrorDisplay:
         _check_matplotlib(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
         offset = getattr(estimator, "offset_", None)
+        if getattr(estimator, "anomaly_score", "reconstruction") == "reconstruction":
+            error_name = "Reconstruction error (mean squared)"
+        else:
+            error_name = f"Anomaly score ({estimator.anomaly_score}, -score_samples)"
         return cls(
-            errors=estimator.reconstruction_error(X),
+            errors=-estimator.score_samples(X),
             threshold=None if offset is None else -offset,
             y=y,
             estimator_name=type(estimator).__name__ if name is None else name,
+            error_name=error_name,
         ).plot(ax=ax, **kwargs)
 
 

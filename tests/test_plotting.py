@@ -117,18 +117,24 @@ def test_latent_space_display_needs_two_components(iris):
         LatentSpaceDisplay(codes=np.zeros((3, 1))).plot()
 
 
-def test_reconstruction_error_display_threshold_at_offset(contaminated):
+@pytest.mark.parametrize("anomaly_score", ["likelihood", "reconstruction"])
+def test_reconstruction_error_display_threshold_at_offset(anomaly_score, contaminated):
     X, y = contaminated
-    detector = _quiet_fit(AutoencoderOutlierDetector(contamination=0.05, **FAST), X)
+    detector = AutoencoderOutlierDetector(contamination=0.05, anomaly_score=anomaly_score, **FAST)
+    detector = _quiet_fit(detector, X)
     display = ReconstructionErrorDisplay.from_estimator(detector, X)
     line = display.threshold_line_
     assert line.get_xdata()[0] == line.get_xdata()[1] == -detector.offset_
     # the rows right of the line are exactly the predicted outliers
-    errors = detector.reconstruction_error(X)
-    np.testing.assert_array_equal(errors > -detector.offset_, detector.predict(X) == -1)
+    np.testing.assert_array_equal(display.errors, -detector.score_samples(X))
+    np.testing.assert_array_equal(display.errors > -detector.offset_, detector.predict(X) == -1)
+    if anomaly_score == "reconstruction":
+        np.testing.assert_allclose(display.errors, detector.reconstruction_error(X))
+        assert display.ax_.get_xlabel() == "Reconstruction error (mean squared)"
+    else:
+        assert display.ax_.get_xlabel() == "Anomaly score (likelihood, -score_samples)"
     (hist,) = display.hists_
     assert sum(patch.get_height() for patch in hist) == len(X)
-    assert display.ax_.get_xlabel() == "Reconstruction error (mean squared)"
     assert display.ax_.get_ylabel() == "Number of rows"
     assert display.ax_.get_title() == "AutoencoderOutlierDetector"
     legend = [t.get_text() for t in display.ax_.get_legend().get_texts()]
@@ -152,6 +158,7 @@ def test_reconstruction_error_display_of_a_transformer_has_no_threshold(iris):
     ae = _quiet_fit(AutoencoderTransformer(**FAST), X)
     display = ReconstructionErrorDisplay.from_estimator(ae, X)
     assert display.threshold_line_ is None
+    np.testing.assert_allclose(display.errors, ae.reconstruction_error(X))
     assert display.ax_.get_legend() is None
 
 
