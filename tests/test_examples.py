@@ -1,8 +1,7 @@
 """Every gallery example runs to the end, as the documentation build runs it."""
 
-import os
-import subprocess
-import sys
+import runpy
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,15 +16,16 @@ def test_there_are_examples():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: path.stem)
-def test_example_runs(path, tmp_path):
-    pytest.importorskip("matplotlib")
-    # the local package, a non-interactive backend, and a scratch working folder
-    env = {
-        **os.environ,
-        "MPLBACKEND": "Agg",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    result = subprocess.run(
-        [sys.executable, str(path)], cwd=tmp_path, env=env, capture_output=True, text=True
-    )
-    assert result.returncode == 0, f"{path.name} failed:\n{result.stderr[-4000:]}"
+def test_example_runs(path, tmp_path, monkeypatch):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # in this process (no new interpreter to start), from a scratch folder
+    monkeypatch.chdir(tmp_path)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*non-interactive.*cannot be shown")
+            runpy.run_path(str(path), run_name="__main__")
+    finally:
+        plt.close("all")
