@@ -49,6 +49,7 @@ display.ax_.set_xscale("log", base=2)
 display.ax_.set_xticks(sizes, labels=sizes)
 top = display.ax_.secondary_xaxis("top", functions=(compression_ratio, compression_ratio))
 top.set_xticks([64 / k for k in sizes], labels=[f"{64 // k}x" for k in sizes])
+top.minorticks_off()
 top.set_xlabel("compression ratio (64 pixels / code size)")
 plt.show()
 
