@@ -54,7 +54,7 @@ def contaminated():
 
 def test_loss_curve_display_without_validation(iris):
     X, _ = iris
-    ae = _quiet_fit(AutoencoderTransformer(**FAST), X)
+    ae = _quiet_fit(AutoencoderTransformer(early_stopping=False, **FAST), X)
     fig, ax = plt.subplots()
     display = LossCurveDisplay.from_estimator(ae, ax=ax)
     assert display.ax_ is ax and display.figure_ is fig

@@ -58,7 +58,7 @@ def test_verbose_1_prints_one_line_per_epoch(early_stopping, X, capsys):
 
 
 def test_verbose_2_shows_a_progress_bar_and_the_epoch_lines(X, capsys):
-    ae = _fit(AutoencoderTransformer(verbose=2, **FAST), X)
+    ae = _fit(AutoencoderTransformer(verbose=2, early_stopping=False, **FAST), X)
     out, err = capsys.readouterr()
     # one bar (tqdm, on stderr) per epoch, over its 3 batches; it is erased when the
     # epoch ends, and redrawn at most every 0.1 s, so fast epochs show only its start
