@@ -559,7 +559,9 @@ class _BaseAutoencoder(
                 net.batch_size = batch_size
                 net.seed = seed
                 monitor = dict(net.callbacks_)["monitor"]
-                monitor.set_params(tol=self.tol, n_iter_no_change=self.n_iter_no_change)
+                monitor.set_params(
+                    tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose
+                )
             net.validation_fraction = self.validation_fraction if early_stopping else None
             status = net.train_epochs(
                 X_std if streamed else torch.from_numpy(X_std).to(device),
@@ -640,7 +642,8 @@ class _BaseAutoencoder(
             )
         ]
         if self.verbose >= 2:
-            callbacks.append(("progress_bar", ProgressBar()))
+            # first, so the bar is closed before the monitor prints or stops training
+            callbacks.insert(0, ("progress_bar", ProgressBar()))
         return callbacks
 
     # -- inference ----------------------------------------------------------------

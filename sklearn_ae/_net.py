@@ -234,6 +234,9 @@ class _AutoencoderNet(NeuralNet):
                 loss = step_fn(batch)
                 total += loss * len(batch)
                 if self._batch_callbacks:
+                    # the progress bar shows the last batch loss, read from history
+                    self.history.new_batch()
+                    self.history.record_batch(prefix + "_loss", loss.item())
                     self.notify("on_batch_end", batch=batch, training=training)
         self._set_training(False)
         self.history.record(prefix + "_loss", total.item() / len(iterator.rows))

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import (
     RealNotInt,
     StrOptions,
 )
+from sklearn.utils._plotting import _validate_style_kwargs
 from sklearn.utils.extmath import _incremental_mean_and_var
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -22,6 +23,7 @@ __all__ = [
     "_fit_context",
     "_handle_zeros_in_scale",
     "_incremental_mean_and_var",
+    "_validate_style_kwargs",
     "check_is_fitted",
     "validate_data",
 ]
