@@ -4,6 +4,7 @@ import contextlib
 import copy
 import functools
 import inspect
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -14,8 +15,14 @@ from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._modules import ACTIVATIONS, MLPAutoencoder
-from ._net import _AutoencoderNet, _Monitor
+from ._modules import (
+    ACTIVATIONS,
+    CodeActivation,
+    ConvAutoencoder,
+    MLPAutoencoder,
+    VariationalAutoencoder,
+)
+from ._net import _AutoencoderNet, _Monitor, elementwise_loss, output_link
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
 from ._streaming import _Blocks
@@ -112,15 +119,74 @@ default="relu"
         Whether ``fit`` continues from the previous solution (same width of data)
         instead of starting anew.
 
-    module : torch.nn.Module subclass or None, default=None
-        The network. None uses the built-in MLP. A class is instantiated as
-        ``module(n_features=..., n_components=..., **module_params)`` and must
+    module : torch.nn.Module subclass or instance, or None, default=None
+        The network. None uses a built-in module (the MLP, or the one selected
+        by ``variational`` or ``image_shape``). A class is instantiated as
+        ``module(n_features=..., n_components=..., **module_params)``; an
+        instance is deep-copied at each ``fit`` and never changed. Either must
         define ``encode(X)`` and ``decode(Z)``; its ``forward`` may return the
-        reconstruction or a pair ``(reconstruction, penalty)``.
+        reconstruction or a pair ``(reconstruction, penalty)`` whose penalty is
+        added to the training loss. ``init="pca"`` applies to a module that
+        defines ``init_linear_path(components, mean)``.
 
     module_params : dict or None, default=None
-        Extra keyword arguments of ``module``. ``set_params(module__name=value)``
-        sets one entry, so grid searches can tune them.
+        Extra keyword arguments of ``module`` (or of the built-in module).
+        ``set_params(module__name=value)`` sets one entry, so grid searches can
+        tune them.
+
+    loss : {"squared_error", "absolute_error", "binary_crossentropy"}, \
+default="squared_error"
+        Reconstruction loss, per element. ``"absolute_error"`` is less swayed by
+        a few badly reconstructed values. ``"binary_crossentropy"`` is for data
+        in [0, 1] such as pixel intensities: it requires ``standardize=False``,
+        the module's output is read as logits, and reconstructions are their
+        sigmoid. Reconstruction errors and scores are measured with this loss.
+
+    noise : {"gaussian", "mask"} or None, default=None
+        Corruption of the input during training only, which makes a denoising
+        autoencoder: the model learns to reconstruct each clean row from a
+        corrupted copy. ``"gaussian"`` adds noise of standard deviation
+        ``noise_level`` (in standardized units, or in the data's units with
+        ``standardize=False``); ``"mask"`` sets a random
+        fraction ``noise_level`` of the entries to zero (the feature mean when
+        standardizing). ``transform`` and ``inverse_transform`` never corrupt.
+
+    noise_level : float, default=0.2
+        Standard deviation of the Gaussian noise, or fraction of masked
+        entries (below 1).
+
+    sparsity : {"kl", "l1"} or None, default=None
+        Penalty that makes a sparse autoencoder, on the code's activations. With
+        ``"kl"`` the built-in module's code goes through a sigmoid and the
+        penalty is the mean over code units of ``KL(sparsity_target || rate)``,
+        ``rate`` being a unit's mean activation over a batch (the classic sparse
+        autoencoder). With ``"l1"`` the code goes through a ReLU and the penalty
+        is the mean absolute activation. A custom module's codes are penalised
+        as ``encode`` returns them (in [0, 1] for ``"kl"``). Not available with
+        ``variational=True``.
+
+    sparsity_weight : float, default=0.1
+        Weight of the sparsity penalty in the training loss.
+
+    sparsity_target : float, default=0.05
+        Target mean activation of each code unit for ``sparsity="kl"``.
+
+    variational : bool, default=False
+        Whether the built-in module is a variational autoencoder: the code is a
+        diagonal Gaussian posterior, training adds ``beta`` times its KL
+        divergence from N(0, I), and new rows can be generated (``sample`` of
+        ``AutoencoderTransformer``). ``transform`` returns the posterior mean.
+
+    beta : float, default=1.0
+        Weight of the KL term of a variational autoencoder. With ``beta=1`` the
+        training loss is the negative ELBO per feature; larger values pull the
+        codes closer to N(0, I), smaller ones favour reconstruction.
+
+    image_shape : tuple of int or None, default=None
+        Shape of each row as an image, ``(channels, height, width)``, or as a
+        signal, ``(channels, length)``, e.g. ``(1, 8, 8)`` for 8x8 digits. It
+        selects the built-in convolutional module; rows stay flat. One entry
+        may be -1, inferred from the number of features as in ``numpy.reshape``.
 
     device : str or torch.device, default="cpu"
         Where to train and infer: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ... or
@@ -328,8 +394,17 @@ class _BaseAutoencoder(
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
-        "module": [None, type],
+        "module": [None, type, torch.nn.Module],
         "module_params": [None, dict],
+        "loss": [StrOptions({"squared_error", "absolute_error", "binary_crossentropy"})],
+        "noise": [None, StrOptions({"gaussian", "mask"})],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+        "sparsity": [None, StrOptions({"kl", "l1"})],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "variational": ["boolean"],
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "image_shape": [None, tuple],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -355,6 +430,15 @@ class _BaseAutoencoder(
         warm_start=False,
         module=None,
         module_params=None,
+        loss="squared_error",
+        noise=None,
+        noise_level=0.2,
+        sparsity=None,
+        sparsity_weight=0.1,
+        sparsity_target=0.05,
+        variational=False,
+        beta=1.0,
+        image_shape=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -376,6 +460,15 @@ class _BaseAutoencoder(
         self.warm_start = warm_start
         self.module = module
         self.module_params = module_params
+        self.loss = loss
+        self.noise = noise
+        self.noise_level = noise_level
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+        self.variational = variational
+        self.beta = beta
+        self.image_shape = image_shape
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -450,24 +543,94 @@ class _BaseAutoencoder(
         """Instantiate the module for standardized training rows ``X_std``."""
         n_features = X_std.shape[1]
         if self.module is None:
-            module = MLPAutoencoder(
-                n_features,
-                n_components,
-                self._hidden_layer_sizes(n_features),
-                self.activation,
-                **(self.module_params or {}),
+            module = self._builtin_module(n_features, n_components)
+        elif isinstance(self.module, torch.nn.Module):
+            return copy.deepcopy(self.module)  # starts from its own weights
+        elif issubclass(self.module, torch.nn.Module):
+            module = self.module(
+                n_features=n_features, n_components=n_components, **(self.module_params or {})
             )
-            if self.init == "pca":
-                components, mean = _pca_components(X_std, n_components, seed)
-                module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean))
-            return module
-        if not issubclass(self.module, torch.nn.Module):
+        else:
             raise InvalidParameterError(
                 f"module must be a torch.nn.Module subclass, got {self.module!r}."
             )
-        return self.module(
-            n_features=n_features, n_components=n_components, **(self.module_params or {})
+        if self.init == "pca" and hasattr(module, "init_linear_path"):
+            components, mean = _pca_components(X_std, n_components, seed)
+            module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean))
+        if self.module is None and self.sparsity is not None:
+            module = CodeActivation(module, "logistic" if self.sparsity == "kl" else "relu")
+        return module
+
+    def _builtin_module(self, n_features, n_components):
+        """The built-in module selected by ``image_shape`` and ``variational``."""
+        params = self.module_params or {}
+        if self.image_shape is not None:
+            shape = self._image_shape(n_features)
+            return ConvAutoencoder(
+                n_features, n_components, shape, activation=self.activation, **params
+            )
+        hidden = self._hidden_layer_sizes(n_features)
+        if self.variational:
+            return VariationalAutoencoder(
+                n_features, n_components, hidden, self.activation, beta=self.beta, **params
+            )
+        return MLPAutoencoder(n_features, n_components, hidden, self.activation, **params)
+
+    def _image_shape(self, n_features):
+        """``image_shape`` with its -1 entry resolved for rows of ``n_features``."""
+        shape = tuple(self.image_shape)
+        known = [s for s in shape if s != -1]
+        valid = (
+            len(shape) in (2, 3)
+            and all(isinstance(s, Integral) and (s >= 1 or s == -1) for s in shape)
+            and len(known) >= len(shape) - 1
+            and n_features % math.prod(known) == 0
         )
+        if valid:
+            shape = tuple(int(n_features // math.prod(known)) if s == -1 else s for s in shape)
+        if not valid or math.prod(shape) != n_features:
+            raise ValueError(
+                f"image_shape={self.image_shape!r} does not fit rows of {n_features} "
+                "features: give (channels, height, width) or (channels, length) of "
+                "positive integers whose product is the number of features (one entry "
+                "may be -1)."
+            )
+        return shape
+
+    def _check_family(self, X):
+        """Errors for combinations of the model-family parameters that cannot work."""
+        if self.module is not None and (self.variational or self.image_shape is not None):
+            raise ValueError(
+                "variational=True and image_shape select a built-in module; with a "
+                "custom module, build those features into the module itself."
+            )
+        if self.variational and (self.image_shape is not None or self.sparsity is not None):
+            raise ValueError("variational=True cannot be combined with image_shape or sparsity.")
+        if self.noise == "mask" and self.noise_level >= 1:
+            raise ValueError(
+                f"noise='mask' needs noise_level below 1 (the fraction of entries "
+                f"masked), got {self.noise_level}."
+            )
+        if self.loss == "binary_crossentropy":
+            if self.standardize:
+                raise ValueError(
+                    "loss='binary_crossentropy' needs data in [0, 1]: set "
+                    "standardize=False (and scale X into [0, 1], e.g. with MinMaxScaler)."
+                )
+            if X.size and (X.min() < 0 or X.max() > 1):
+                raise ValueError(
+                    "loss='binary_crossentropy' needs X in [0, 1]; got values in "
+                    f"[{X.min()}, {X.max()}]. Scale X, e.g. with MinMaxScaler."
+                )
+
+    def _configure_net(self, net):
+        """Set the loss and the training-only regularisation of ``net`` from the parameters."""
+        net.criterion_.loss = self.loss
+        net.noise, net.noise_level = self.noise, self.noise_level
+        net.sparsity, net.sparsity_weight = self.sparsity, self.sparsity_weight
+        net.sparsity_target = self.sparsity_target
+        if self.module is None and self.variational:
+            net.module_.beta = self.beta
 
     def _update_statistics(self, X, first_call):
         """Per-feature mean, variance and count, updated with rows ``X``."""
@@ -509,6 +672,7 @@ class _BaseAutoencoder(
         # smaller one takes the in-memory path and fits exactly as an array would.
         streamed = isinstance(X, np.memmap) and X.nbytes > _CHUNK_BYTES
         X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
+        self._check_family(X)
         if first_call and not incremental and isinstance(self.n_components, float):
             best, scores = search_n_components(self, X, _draw_seed(self.random_state))
             fitted_state = {k: v for k, v in vars(best).items() if k not in best.get_params()}
@@ -563,6 +727,7 @@ class _BaseAutoencoder(
                     tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose
                 )
             net.validation_fraction = self.validation_fraction if early_stopping else None
+            self._configure_net(net)
             status = net.train_epochs(
                 X_std if streamed else torch.from_numpy(X_std).to(device),
                 epochs=1 if incremental else self.max_iter,
@@ -708,17 +873,32 @@ class _BaseAutoencoder(
         return self._map_rows(X, lambda m, x: m.encode(x), self.n_components_, X.dtype)
 
     def _errors(self, X, per_feature=False):
-        """Squared reconstruction errors in standardized units, float64."""
+        """Reconstruction errors (the per-element ``loss``) in standardized units, float64."""
+        loss = self.net_.criterion_.loss
 
-        def squared_error(module, x):
+        def error(module, x):
             out = module(x)
             reconstruction = out[0] if isinstance(out, tuple) else out
-            err = (reconstruction.double() - x.double()) ** 2
+            err = elementwise_loss(loss, reconstruction.double(), x.double())
             return err if per_feature else err.mean(dim=1, keepdim=True)
 
         width = X.shape[1] if per_feature else 1
-        errors = self._map_rows(X, squared_error, width, np.float64)
+        errors = self._map_rows(X, error, width, np.float64)
         return errors if per_feature else errors[:, 0]
+
+    def _decode(self, Z):
+        """Rows in original units decoded from codes ``Z``, of ``Z``'s dtype."""
+        loss = self.net_.criterion_.loss
+        decoded = self._map_rows(
+            Z,
+            lambda m, z: output_link(loss, m.decode(z)),
+            self.n_features_in_,
+            Z.dtype,
+            standardize=False,
+        )
+        decoded *= self.scale_.astype(Z.dtype)
+        decoded += self.mean_.astype(Z.dtype)
+        return decoded
 
     def transform(self, X):
         """Encode ``X`` into its latent codes.
@@ -736,10 +916,11 @@ class _BaseAutoencoder(
         return self._encode(self._validated(X))
 
     def reconstruction_error(self, X, per_feature=False):
-        """Squared error of the reconstruction of each row.
+        """Error of the reconstruction of each row, measured with ``loss``.
 
         Errors are measured in standardized units when ``standardize=True``, so
-        every feature weighs the same whatever its scale.
+        every feature weighs the same whatever its scale. With the default
+        ``loss="squared_error"`` they are squared errors.
 
         Parameters
         ----------
@@ -753,7 +934,7 @@ class _BaseAutoencoder(
         Returns
         -------
         errors : ndarray of shape (n_samples,) or (n_samples, n_features)
-            Float64 squared errors.
+            Float64 errors.
         """
         return self._errors(self._validated(X), per_feature=per_feature)
 

@@ -19,6 +19,50 @@ from skorch.callbacks import Callback, ProgressBar
 from ._streaming import _BlockIterator, _Blocks
 
 
+def elementwise_loss(loss, output, target):
+    """Per-element reconstruction loss of the module's ``output`` against ``target``.
+
+    ``loss`` is ``"squared_error"``, ``"absolute_error"`` or
+    ``"binary_crossentropy"``; for the latter ``output`` holds logits (see
+    ``output_link``).
+    """
+    if loss == "squared_error":
+        return (output - target).square()
+    if loss == "absolute_error":
+        return (output - target).abs()
+    return torch.nn.functional.binary_cross_entropy_with_logits(output, target, reduction="none")
+
+
+def output_link(loss, output):
+    """Map the module's output to the data's units: a sigmoid of logits for cross-entropy."""
+    return torch.sigmoid(output) if loss == "binary_crossentropy" else output
+
+
+class _ReconstructionLoss(torch.nn.Module):
+    """Mean of ``elementwise_loss``: the criterion of the net."""
+
+    def __init__(self, loss="squared_error"):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, output, target):
+        return elementwise_loss(self.loss, output, target).mean()
+
+
+def sparsity_penalty(code, sparsity, target):
+    """Penalty on a batch of codes: ``"l1"`` or ``"kl"`` (to activation rate ``target``).
+
+    ``"l1"`` is the mean absolute activation. ``"kl"`` is the mean over code
+    units of ``KL(target || rate)``, where ``rate`` is a unit's mean activation
+    over the batch (activations must lie in [0, 1]).
+    """
+    if sparsity == "l1":
+        return code.abs().mean()
+    rate = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
+    kl = target * torch.log(target / rate) + (1 - target) * torch.log((1 - target) / (1 - rate))
+    return kl.mean()
+
+
 class _StopTraining(Exception):
     """Raised by the monitor to end training when the loss stops improving."""
 
@@ -169,9 +213,12 @@ class _AutoencoderNet(NeuralNet):
     """
 
     def __init__(self, module, *, seed=0, validation_fraction=None, **kwargs):
-        super().__init__(module, criterion=torch.nn.MSELoss, train_split=None, **kwargs)
+        super().__init__(module, criterion=_ReconstructionLoss, train_split=None, **kwargs)
         self.seed = seed
         self.validation_fraction = validation_fraction
+        # Training-only regularisation, set by the estimator before each training.
+        self.noise = self.sparsity = None
+        self.noise_level = self.sparsity_weight = self.sparsity_target = 0.0
 
     def get_default_callbacks(self):
         return []
@@ -216,10 +263,31 @@ class _AutoencoderNet(NeuralNet):
     def train_step(self, batch, **fit_params):
         optimizer = self.optimizer_
         optimizer.zero_grad(set_to_none=True)
-        loss = self.get_loss(self.module_(batch), batch, training=True)
+        loss = self._training_loss(batch)
         loss.backward()
         optimizer.step()
         return loss.detach()
+
+    def _corrupted(self, batch):
+        """``batch`` with the training noise: Gaussian, or masking to zero (the mean)."""
+        if self.noise is None:
+            return batch
+        # Drawn on the CPU from the seeded shuffling generator: the same noise on any device.
+        if self.noise == "gaussian":
+            noise = torch.randn(batch.shape, generator=self._generator, dtype=batch.dtype)
+            return batch + self.noise_level * noise.to(batch.device)
+        keep = torch.rand(batch.shape, generator=self._generator) >= self.noise_level
+        return batch * keep.to(batch.device, batch.dtype)
+
+    def _training_loss(self, batch):
+        """Loss of reconstructing the clean ``batch`` from its corrupted copy, plus penalties."""
+        inputs = self._corrupted(batch)
+        if self.sparsity is None:
+            return self.get_loss(self.module_(inputs), batch, training=True)
+        code = self.module_.encode(inputs)
+        loss = self.get_loss(self.module_.decode(code), batch, training=True)
+        penalty = sparsity_penalty(code, self.sparsity, self.sparsity_target)
+        return loss + self.sparsity_weight * penalty
 
     def validation_step(self, batch, **fit_params):
         return self.get_loss(self.module_(batch), batch, training=False)

@@ -7,6 +7,7 @@ import torch
 from sklearn.base import OutlierMixin
 
 from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
+from ._net import elementwise_loss, output_link
 from ._validation import Interval, StrOptions, _fit_context
 
 # The 'auto' threshold: a training score more than this many robust standard
@@ -48,11 +49,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         (1.4826 times the median absolute deviation of the scores) below the
         median score.
 
-    anomaly_score : {{"likelihood", "reconstruction"}}, default="likelihood"
+    anomaly_score : {{"likelihood", "reconstruction", "elbo"}}, default="likelihood"
         What ``score_samples`` measures: ``"likelihood"`` combines the code's
         Mahalanobis distance and the reconstruction error (see above);
-        ``"reconstruction"`` is minus the mean squared reconstruction error in
-        standardized units.
+        ``"reconstruction"`` is minus the mean reconstruction error (with
+        ``loss``, squared by default) in standardized units. ``"elbo"``, for
+        ``variational=True`` only, is minus the negative ELBO per feature: the
+        reconstruction error plus the KL divergence of the row's posterior from
+        the prior divided by the number of features, the reconstruction term
+        being evaluated at the posterior mean so that scores are deterministic.
 
     Attributes
     ----------
@@ -97,7 +102,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
-        "anomaly_score": [StrOptions({"likelihood", "reconstruction"})],
+        "anomaly_score": [StrOptions({"likelihood", "reconstruction", "elbo"})],
     }
 
     def __init__(
@@ -119,6 +124,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         warm_start=False,
         module=None,
         module_params=None,
+        loss="squared_error",
+        noise=None,
+        noise_level=0.2,
+        sparsity=None,
+        sparsity_weight=0.1,
+        sparsity_target=0.05,
+        variational=False,
+        beta=1.0,
+        image_shape=None,
         device="cpu",
         random_state=None,
         verbose=0,
@@ -143,6 +157,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             warm_start=warm_start,
             module=module,
             module_params=module_params,
+            loss=loss,
+            noise=noise,
+            noise_level=noise_level,
+            sparsity=sparsity,
+            sparsity_weight=sparsity_weight,
+            sparsity_target=sparsity_target,
+            variational=variational,
+            beta=beta,
+            image_shape=image_shape,
             device=device,
             random_state=random_state,
             verbose=verbose,
@@ -153,10 +176,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     def _codes_and_energy(self, X):
         """Codes and squared residual norms of validated rows, float64."""
+        loss = self.net_.criterion_.loss
 
         def codes_and_energy(module, x):
             codes = module.encode(x)
-            residual = module.decode(codes).double() - x.double()
+            residual = output_link(loss, module.decode(codes)).double() - x.double()
             return torch.cat([codes.double(), (residual**2).sum(1, keepdim=True)], dim=1)
 
         out = self._map_rows(X, codes_and_energy, self.n_components_ + 1, np.float64)
@@ -166,6 +190,14 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         """``score_samples`` of validated rows."""
         if self.anomaly_score == "reconstruction":
             return -self._errors(X)
+        if self.anomaly_score == "elbo":
+            loss = self.net_.criterion_.loss
+
+            def negative_elbo(module, x):
+                err = elementwise_loss(loss, module(x)[0].double(), x.double()).mean(dim=1)
+                return (err + module.kl_divergence(x).double() / x.shape[1])[:, None]
+
+            return -self._map_rows(X, negative_elbo, 1, np.float64)[:, 0]
         codes, energy = self._codes_and_energy(X)
         centred = codes - self.latent_mean_
         mahalanobis = np.einsum("ij,jk,ik->i", centred, self.latent_precision_, centred)
@@ -174,6 +206,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         if not np.all(np.isfinite(scores)):
             raise _overflow_error("float64")
         return scores
+
+    def _check_family(self, X):
+        super()._check_family(X)
+        if self.anomaly_score == "elbo" and not self.variational:
+            raise ValueError(
+                "anomaly_score='elbo' needs a variational model: set variational=True."
+            )
 
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""

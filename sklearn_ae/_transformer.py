@@ -1,6 +1,9 @@
 """AutoencoderTransformer: a non-linear, drop-in replacement for PCA."""
 
+from numbers import Integral
+
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
 from ._base import _BaseAutoencoder, fill_doc
@@ -125,12 +128,45 @@ class AutoencoderTransformer(_BaseAutoencoder):
                 f"X has {X.shape[1]} features, but inverse_transform expects "
                 f"n_components_={self.n_components_} features (the latent codes)."
             )
-        decoded = self._map_rows(
-            X, lambda m, z: m.decode(z), self.n_features_in_, X.dtype, standardize=False
-        )
-        decoded *= self.scale_.astype(X.dtype)
-        decoded += self.mean_.astype(X.dtype)
-        return decoded
+        return self._decode(X)
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate new rows from a variational autoencoder.
+
+        Codes are drawn from the prior N(0, I) and decoded; the rows are the
+        decoder's means, in original units. Requires ``variational=True``.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+        random_state : int, RandomState instance or None, default=None
+            Seeds the draw of the codes; an int gives the same rows every call.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_features_in_)
+            Generated rows, float64.
+
+        Examples
+        --------
+        >>> from sklearn.datasets import load_digits
+        >>> from sklearn_ae import AutoencoderTransformer
+        >>> X, _ = load_digits(return_X_y=True)
+        >>> vae = AutoencoderTransformer(n_components=4, variational=True, max_iter=5,
+        ...                              random_state=0).fit(X)
+        >>> vae.sample(3, random_state=0).shape
+        (3, 64)
+        """
+        check_is_fitted(self)
+        if not hasattr(self.net_.module_, "kl_divergence"):
+            raise AttributeError(
+                "sample needs a variational autoencoder: fit with variational=True."
+            )
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        rng = check_random_state(random_state)
+        return self._decode(rng.standard_normal((n_samples, self.n_components_)))
 
     def score_samples(self, X):
         """Minus the mean squared reconstruction error of each row.

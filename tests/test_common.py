@@ -1,6 +1,7 @@
 """scikit-learn's estimator checks, strict: no expected failures."""
 
 import pytest
+import torch
 from sklearn.utils.estimator_checks import (
     check_dataframe_column_names_consistency,
     check_estimator,
@@ -16,6 +17,25 @@ from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
 
 pytest.importorskip("pandas")  # without pandas some checks would pass vacuously
 
+
+class TiedAutoencoder(torch.nn.Module):
+    """A user's module: a linear autoencoder whose decoder is the encoder's transpose."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.weight = torch.nn.Parameter(0.1 * torch.randn(n_components, n_features))
+        self.bias = torch.nn.Parameter(torch.zeros(n_features))
+
+    def encode(self, x):
+        return (x - self.bias) @ self.weight.T
+
+    def decode(self, z):
+        return z @ self.weight + self.bias
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
 # Fast parameters: each check fits in well under a second.
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, batch_size=32)
 ESTIMATORS = [
@@ -23,6 +43,12 @@ ESTIMATORS = [
     AutoencoderOutlierDetector(**FAST),
     AutoencoderTransformer(n_components=1, early_stopping=True, **FAST),
     AutoencoderOutlierDetector(n_components=1, contamination=0.1, hidden_layer_sizes=()),
+    # The model family, one fast configuration each.
+    AutoencoderTransformer(noise="gaussian", loss="absolute_error", **FAST),
+    AutoencoderOutlierDetector(sparsity="kl", noise="mask", **FAST),
+    AutoencoderOutlierDetector(variational=True, anomaly_score="elbo", **FAST),
+    AutoencoderTransformer(image_shape=(1, -1), module_params={"channels": (4,)}, **FAST),
+    AutoencoderTransformer(module=TiedAutoencoder, **FAST),
 ]
 
 
