@@ -1,0 +1,62 @@
+"""
+Generating digits with a variational autoencoder
+================================================
+
+``variational=True`` makes the model a variational autoencoder (VAE): each row
+is encoded as a Gaussian distribution over the code, and training adds
+``beta`` times its KL divergence from the prior N(0, I). ``transform`` returns
+the posterior mean; ``sample`` draws codes from the prior and decodes them into
+new rows, in the original units.
+
+With a two-dimensional code the latent space can be drawn: the digits form
+clusters, and decoding a grid of codes shows how the model moves from one digit
+to another.
+"""
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from scipy.stats import norm
+from sklearn.datasets import load_digits
+
+from sklearn_ae import AutoencoderTransformer
+
+X, y = load_digits(return_X_y=True)
+vae = AutoencoderTransformer(
+    n_components=2, variational=True, hidden_layer_sizes=(128,), max_iter=60, random_state=0
+).fit(X)
+codes = vae.transform(X)
+
+# %%
+# New digits from the prior, and how well their pixel statistics match the data.
+samples = vae.sample(16, random_state=0)
+many = vae.sample(2000, random_state=1)
+print("distance of the mean image to the data's:", np.linalg.norm(many.mean(0) - X.mean(0)))
+print(f"mean pixel value: data {X.mean():.2f}, samples {many.mean():.2f}")
+
+# %%
+# Left: the posterior means of all digits. Middle: decodings of a grid of codes
+# spread as the prior (quantiles of N(0, 1)). Right: random samples.
+fig = plt.figure(figsize=(13, 4.4))
+ax = fig.add_subplot(1, 3, 1)
+scatter = ax.scatter(codes[:, 0], codes[:, 1], c=y, cmap="tab10", s=6)
+ax.legend(*scatter.legend_elements(), title="digit", fontsize=7, loc="best", ncols=2)
+ax.set_title("Latent space (posterior means)")
+ax.set_xlabel("code 1")
+ax.set_ylabel("code 2")
+
+grid = norm.ppf(np.linspace(0.05, 0.95, 10))
+Z = np.array([[a, b] for b in grid[::-1] for a in grid])
+images = vae.inverse_transform(Z).reshape(10, 10, 8, 8).transpose(0, 2, 1, 3).reshape(80, 80)
+ax = fig.add_subplot(1, 3, 2)
+ax.imshow(images, cmap="gray_r")
+ax.set_title("Decoded grid of codes")
+ax.axis("off")
+
+tiles = samples.reshape(4, 4, 8, 8).transpose(0, 2, 1, 3).reshape(32, 32)
+ax = fig.add_subplot(1, 3, 3)
+ax.imshow(tiles, cmap="gray_r")
+ax.set_title("vae.sample(16)")
+ax.axis("off")
+fig.tight_layout()
+plt.show()
