@@ -175,14 +175,14 @@ def test_elbo_scoring_finds_other_digits(digits):
     params = dict(n_components=4, variational=True, max_iter=40, random_state=0)
     inliers = X_train[y_train == 0]
     is_outlier = y_test != 0
-    for scoring in ("reconstruction", "elbo"):
-        detector = AutoencoderOutlierDetector(scoring=scoring, **params).fit(inliers)
+    for anomaly_score in ("reconstruction", "elbo"):
+        detector = AutoencoderOutlierDetector(anomaly_score=anomaly_score, **params).fit(inliers)
         scores = detector.score_samples(X_test)
         assert scores.dtype == np.float64
         assert roc_auc_score(is_outlier, -scores) > 0.95
         np.testing.assert_allclose(detector.decision_function(X_test), scores - detector.offset_)
     with pytest.raises(ValueError, match="variational"):
-        AutoencoderOutlierDetector(scoring="elbo").fit(X_train)
+        AutoencoderOutlierDetector(anomaly_score="elbo").fit(X_train)
 
 
 # -- convolutional ------------------------------------------------------------------
