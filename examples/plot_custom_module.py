@@ -15,14 +15,19 @@ whose weight is one more hyper-parameter.
 
 # %%
 import pickle
+import warnings
 
 import matplotlib.pyplot as plt
 import torch
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV
 from torch import nn
 
 from sklearn_ae import AutoencoderTransformer
+
+# The fits below are kept short for the gallery: silence the warning that says so.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 
 class TanhAutoencoder(nn.Module):

@@ -13,12 +13,18 @@ asked to clean noisy handwritten digits they have never seen.
 
 # %%
 # Data: pixel intensities in [0, 1], and a noisy copy of the test digits.
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from sklearn_ae import AutoencoderTransformer
+
+# The fits below are kept short for the gallery: silence the warning that says so.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, _ = load_digits(return_X_y=True)
 X = X / 16.0

@@ -13,12 +13,18 @@ penalty (``sparsity_weight=0``) and with it.
 """
 
 # %%
+import warnings
+
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from sklearn_ae import AutoencoderTransformer
+
+# The fits below are kept short for the gallery: silence the warning that says so.
+warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, _ = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X / 16.0, test_size=0.25, random_state=0)
