@@ -27,9 +27,18 @@ from sklearn_ae import AutoencoderTransformer
 # The fits below are kept short for the gallery: silence the warning that says so.
 warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
+# Pixel intensities in [0, 1], modelled by a Bernoulli likelihood: the binary
+# cross-entropy loss, on unstandardized pixels.
 X, y = load_digits(return_X_y=True)
+X = X / 16.0
 vae = AutoencoderTransformer(
-    n_components=2, variational=True, hidden_layer_sizes=(128,), max_iter=60, random_state=0
+    n_components=2,
+    variational=True,
+    loss="binary_crossentropy",
+    standardize=False,
+    hidden_layer_sizes=(128,),
+    max_iter=60,
+    random_state=0,
 ).fit(X)
 codes = vae.transform(X)
 
@@ -38,7 +47,7 @@ codes = vae.transform(X)
 samples = vae.sample(16, random_state=0)
 many = vae.sample(2000, random_state=1)
 print("distance of the mean image to the data's:", np.linalg.norm(many.mean(0) - X.mean(0)))
-print(f"mean pixel value: data {X.mean():.2f}, samples {many.mean():.2f}")
+print(f"mean pixel value: data {X.mean():.3f}, samples {many.mean():.3f}")
 
 # %%
 # Left: the posterior means of all digits. Middle: decodings of a grid of codes
@@ -51,17 +60,27 @@ ax.set_title("Latent space (posterior means)")
 ax.set_xlabel("code 1")
 ax.set_ylabel("code 2")
 
+
+def tile(images, n_rows):
+    """Images of shape (n, 64) as one picture of n_rows rows, with white gaps."""
+    padded = np.pad(images.reshape(-1, 8, 8), ((0, 0), (1, 1), (1, 1)))
+    n_cols = len(images) // n_rows
+    return (
+        padded.reshape(n_rows, n_cols, 10, 10)
+        .transpose(0, 2, 1, 3)
+        .reshape(10 * n_rows, 10 * n_cols)
+    )
+
+
 grid = norm.ppf(np.linspace(0.05, 0.95, 10))
 Z = np.array([[a, b] for b in grid[::-1] for a in grid])
-images = vae.inverse_transform(Z).reshape(10, 10, 8, 8).transpose(0, 2, 1, 3).reshape(80, 80)
 ax = fig.add_subplot(1, 3, 2)
-ax.imshow(images, cmap="gray_r")
+ax.imshow(tile(vae.inverse_transform(Z), 10), cmap="gray_r", vmin=0, vmax=1)
 ax.set_title("Decoded grid of codes")
 ax.axis("off")
 
-tiles = samples.reshape(4, 4, 8, 8).transpose(0, 2, 1, 3).reshape(32, 32)
 ax = fig.add_subplot(1, 3, 3)
-ax.imshow(tiles, cmap="gray_r")
+ax.imshow(tile(samples, 4), cmap="gray_r", vmin=0, vmax=1)
 ax.set_title("vae.sample(16)")
 ax.axis("off")
 fig.tight_layout()
