@@ -248,7 +248,7 @@ n_components_ : int
         Number of epochs run.
 
     loss_curve_ : list of float
-        Training loss (mean squared error in standardized units, plus any
+        Training loss (the mean ``loss`` in standardized units, plus any
         penalty) at the end of each epoch.
 
     best_loss_ : float or None
@@ -603,6 +603,10 @@ class _BaseAutoencoder(
             raise ValueError(
                 "variational=True and image_shape select a built-in module; with a "
                 "custom module, build those features into the module itself."
+            )
+        if isinstance(self.module, torch.nn.Module) and self.module_params:
+            raise ValueError(
+                "module_params apply to a module class; a module instance is used as given."
             )
         if self.variational and (self.image_shape is not None or self.sparsity is not None):
             raise ValueError("variational=True cannot be combined with image_shape or sparsity.")

@@ -269,6 +269,8 @@ def test_custom_module_instance_is_copied_never_changed(digits):
     # it started from the instance's weights and trained them
     assert not torch.equal(model.net_.module_.encoder[0].weight, before["encoder.0.weight"])
     assert model.transform(X_test).shape == (len(X_test), 4)
+    with pytest.raises(ValueError, match="module instance"):
+        model.set_params(module__width=8).fit(X_train)
 
 
 def test_custom_module_penalty_is_added_in_training(digits):
