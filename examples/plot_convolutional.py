@@ -35,7 +35,9 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X / 16.0, y, test_size=0.25, random_state=0)
 
-params = dict(n_components=8, standardize=False, max_iter=40, tol=0, random_state=0)
+params = dict(
+    n_components=8, standardize=False, max_iter=40, tol=0, early_stopping=False, random_state=0
+)
 mlp = AutoencoderTransformer(**params).fit(X_train)
 conv = AutoencoderTransformer(image_shape=(1, 8, 8), **params).fit(X_train)
 for name, model in [("MLP", mlp), ("convolutional", conv)]:

@@ -36,7 +36,9 @@ X_noisy = X_test + 0.3 * rng.standard_normal(X_test.shape)
 # Two autoencoders with a 16-dimensional code. ``standardize=False`` keeps the
 # pixels in their own units, so ``noise_level`` is the standard deviation of the
 # noise in pixel intensities: the same noise the test digits suffer.
-params = dict(n_components=16, standardize=False, max_iter=40, random_state=0)
+params = dict(
+    n_components=16, standardize=False, max_iter=40, early_stopping=False, random_state=0
+)
 plain = AutoencoderTransformer(**params).fit(X_train)
 denoising = AutoencoderTransformer(noise="gaussian", noise_level=0.3, **params).fit(X_train)
 

@@ -29,7 +29,14 @@ warnings.filterwarnings("ignore", category=ConvergenceWarning)
 X, _ = load_digits(return_X_y=True)
 X_train, X_test = train_test_split(X / 16.0, test_size=0.25, random_state=0)
 
-params = dict(n_components=32, sparsity="kl", sparsity_target=0.05, max_iter=40, random_state=0)
+params = dict(
+    n_components=32,
+    sparsity="kl",
+    sparsity_target=0.05,
+    max_iter=40,
+    early_stopping=False,
+    random_state=0,
+)
 dense = AutoencoderTransformer(sparsity_weight=0.0, **params).fit(X_train)
 sparse = AutoencoderTransformer(sparsity_weight=1.0, **params).fit(X_train)
 

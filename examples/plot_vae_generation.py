@@ -38,6 +38,7 @@ vae = AutoencoderTransformer(
     standardize=False,
     hidden_layer_sizes=(128,),
     max_iter=60,
+    early_stopping=False,
     random_state=0,
 ).fit(X)
 codes = vae.transform(X)

@@ -38,7 +38,9 @@ def mse(A, B):
 
 def test_denoising_beats_plain_model_on_noisy_digits(digits):
     X_train, X_test, _, _ = digits
-    params = dict(n_components=16, standardize=False, max_iter=30, random_state=0)
+    params = dict(
+        n_components=16, standardize=False, max_iter=30, random_state=0, early_stopping=False
+    )
     plain = AutoencoderTransformer(**params).fit(X_train)
     denoising = AutoencoderTransformer(noise="gaussian", noise_level=0.3, **params).fit(X_train)
     rng = np.random.RandomState(1)
@@ -51,7 +53,7 @@ def test_denoising_beats_plain_model_on_noisy_digits(digits):
 @pytest.mark.parametrize("noise", ["gaussian", "mask"])
 def test_noise_is_for_training_only_and_seeded(digits, noise):
     X_train, X_test, _, _ = digits
-    params = dict(n_components=4, noise=noise, max_iter=3, random_state=0)
+    params = dict(n_components=4, noise=noise, max_iter=3, random_state=0, early_stopping=False)
     model = AutoencoderTransformer(**params).fit(X_train)
     # inference sees clean data: deterministic, row-independent
     np.testing.assert_array_equal(model.transform(X_test), model.transform(X_test))
@@ -70,7 +72,12 @@ def test_noise_is_for_training_only_and_seeded(digits, noise):
 def test_sparse_codes_are_much_less_active_at_similar_error(digits, sparsity, weight):
     X_train, X_test, _, _ = digits
     params = dict(
-        n_components=32, sparsity=sparsity, standardize=False, max_iter=30, random_state=0
+        n_components=32,
+        sparsity=sparsity,
+        standardize=False,
+        max_iter=30,
+        random_state=0,
+        early_stopping=False,
     )
     # the same architecture (sigmoid or ReLU code), without and with the penalty
     plain = AutoencoderTransformer(sparsity_weight=0.0, **params).fit(X_train)
@@ -91,6 +98,7 @@ def test_kl_sparsity_reaches_its_target_rate(digits):
         standardize=False,
         max_iter=30,
         random_state=0,
+        early_stopping=False,
     ).fit(X_train)
     codes = model.transform(X_test)
     assert codes.min() >= 0 and codes.max() <= 1
@@ -104,7 +112,7 @@ def test_kl_sparsity_reaches_its_target_rate(digits):
 def vae(digits):
     X_train = digits[0]
     return AutoencoderTransformer(
-        n_components=8, variational=True, max_iter=40, random_state=0
+        n_components=8, variational=True, max_iter=40, random_state=0, early_stopping=False
     ).fit(X_train)
 
 
@@ -144,10 +152,20 @@ def test_vae_sampling_is_seeded_and_transform_is_the_posterior_mean(digits, vae)
 def test_beta_changes_the_code_distribution(digits, vae):
     X_train, X_test = digits[:2]
     strong = AutoencoderTransformer(
-        n_components=8, variational=True, beta=20.0, max_iter=40, random_state=0
+        n_components=8,
+        variational=True,
+        beta=20.0,
+        max_iter=40,
+        random_state=0,
+        early_stopping=False,
     ).fit(X_train)
     weak = AutoencoderTransformer(
-        n_components=8, variational=True, beta=0.05, max_iter=40, random_state=0
+        n_components=8,
+        variational=True,
+        beta=0.05,
+        max_iter=40,
+        random_state=0,
+        early_stopping=False,
     ).fit(X_train)
 
     def mean_kl(model):
@@ -172,7 +190,9 @@ def test_elbo_scoring_finds_other_digits(digits):
     X_train, X_test, y_train, y_test = digits
     from sklearn.metrics import roc_auc_score
 
-    params = dict(n_components=4, variational=True, max_iter=40, random_state=0)
+    params = dict(
+        n_components=4, variational=True, max_iter=40, random_state=0, early_stopping=False
+    )
     inliers = X_train[y_train == 0]
     is_outlier = y_test != 0
     for anomaly_score in ("reconstruction", "elbo"):
@@ -191,7 +211,12 @@ def test_elbo_scoring_finds_other_digits(digits):
 def test_convolutional_reconstructs_digits_as_well_as_mlp(digits):
     X_train, X_test, _, _ = digits
     params = dict(
-        n_components=8, standardize=False, learning_rate_init=3e-3, max_iter=40, random_state=0
+        n_components=8,
+        standardize=False,
+        learning_rate_init=3e-3,
+        max_iter=40,
+        random_state=0,
+        early_stopping=False,
     )
     mlp = AutoencoderTransformer(**params).fit(X_train)
     conv = AutoencoderTransformer(image_shape=(1, 8, 8), **params).fit(X_train)
@@ -246,7 +271,7 @@ class TwoLayerAutoencoder(torch.nn.Module):
 def test_custom_module_trains_grid_searches_and_pickles(digits):
     X_train, X_test, _, _ = digits
     model = AutoencoderTransformer(n_components=8, module=TwoLayerAutoencoder, max_iter=20)
-    model.set_params(random_state=0)
+    model.set_params(random_state=0, early_stopping=False)
     search = GridSearchCV(model, {"module__width": [2, 64]}, cv=2).fit(X_train)
     assert search.best_params_ == {"module__width": 64}
     best = search.best_estimator_
@@ -261,7 +286,9 @@ def test_custom_module_instance_is_copied_never_changed(digits):
     X_train, X_test, _, _ = digits
     instance = TwoLayerAutoencoder(n_features=64, n_components=4)
     before = {k: v.clone() for k, v in instance.state_dict().items()}
-    model = AutoencoderTransformer(n_components=4, module=instance, max_iter=5, random_state=0)
+    model = AutoencoderTransformer(
+        n_components=4, module=instance, max_iter=5, random_state=0, early_stopping=False
+    )
     model.fit(X_train)
     assert model.net_.module_ is not instance
     for key, value in instance.state_dict().items():
@@ -280,7 +307,7 @@ def test_custom_module_penalty_is_added_in_training(digits):
             return self.decode(code), 10.0 * code.square().mean()
 
     X_train = digits[0]
-    params = dict(n_components=4, max_iter=20, random_state=0)
+    params = dict(n_components=4, max_iter=20, random_state=0, early_stopping=False)
     free = AutoencoderTransformer(module=TwoLayerAutoencoder, **params).fit(X_train)
     penalised = AutoencoderTransformer(module=Penalised, **params).fit(X_train)
     penalised_size = np.abs(penalised.transform(X_train)).mean()
@@ -310,6 +337,7 @@ def test_binary_crossentropy_on_intensities(digits):
         standardize=False,
         max_iter=20,
         random_state=0,
+        early_stopping=False,
     ).fit(X_train)
     reconstruction = reconstruct(model, X_test)
     assert reconstruction.min() >= 0 and reconstruction.max() <= 1
@@ -323,7 +351,7 @@ def test_binary_crossentropy_on_intensities(digits):
 def test_absolute_error_is_used_for_errors(digits):
     X_train, X_test, _, _ = digits
     model = AutoencoderTransformer(
-        n_components=4, loss="absolute_error", max_iter=5, random_state=0
+        n_components=4, loss="absolute_error", max_iter=5, random_state=0, early_stopping=False
     ).fit(X_train)
     expected = np.abs((reconstruct(model, X_test) - X_test) / model.scale_).mean(axis=1)
     np.testing.assert_allclose(model.reconstruction_error(X_test), expected, rtol=1e-6)
@@ -355,7 +383,9 @@ def test_family_fits_are_bit_identical_and_leave_global_rng_alone(digits, params
     X_train = digits[0][:200]
     state = torch.get_rng_state()
     fits = [
-        AutoencoderTransformer(n_components=4, max_iter=3, random_state=0, **params).fit(X_train)
+        AutoencoderTransformer(
+            n_components=4, max_iter=3, random_state=0, early_stopping=False, **params
+        ).fit(X_train)
         for _ in range(2)
     ]
     assert torch.equal(torch.get_rng_state(), state)
