@@ -256,8 +256,10 @@ n_components_ : int
         ``best_validation_score_``).
 
     validation_scores_ : list of float or None
-        With early stopping, the score (minus the mean squared reconstruction
-        error) of the validation rows at each epoch; None otherwise.
+        With early stopping, minus the validation loss at each epoch: the
+        training objective on the clean validation rows (the reconstruction
+        error, plus the KL or sparsity penalty of a regularised model); None
+        otherwise.
 
     best_validation_score_ : float or None
         Best of ``validation_scores_``, whose weights were restored; None without

@@ -279,18 +279,24 @@ class _AutoencoderNet(NeuralNet):
         keep = torch.rand(batch.shape, generator=self._generator) >= self.noise_level
         return batch * keep.to(batch.device, batch.dtype)
 
-    def _training_loss(self, batch):
-        """Loss of reconstructing the clean ``batch`` from its corrupted copy, plus penalties."""
-        inputs = self._corrupted(batch)
+    def _objective(self, inputs, targets):
+        """Loss of reconstructing ``targets`` from ``inputs``, plus the model's penalties."""
         if self.sparsity is None:
-            return self.get_loss(self.module_(inputs), batch, training=True)
+            return self.get_loss(self.module_(inputs), targets, training=True)
         code = self.module_.encode(inputs)
-        loss = self.get_loss(self.module_.decode(code), batch, training=True)
+        loss = self.get_loss(self.module_.decode(code), targets, training=True)
         penalty = sparsity_penalty(code, self.sparsity, self.sparsity_target)
         return loss + self.sparsity_weight * penalty
 
+    def _training_loss(self, batch):
+        """The objective of reconstructing the clean ``batch`` from its corrupted copy."""
+        return self._objective(self._corrupted(batch), batch)
+
     def validation_step(self, batch, **fit_params):
-        return self.get_loss(self.module_(batch), batch, training=False)
+        # The training objective on clean rows, penalties included: early stopping
+        # then keeps the best regularised model (a VAE's best ELBO), not the epoch
+        # with the best plain reconstruction.
+        return self._objective(batch, batch)
 
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
