@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._modules import ACTIVATIONS, MLPAutoencoder
-from ._net import _AutoencoderNet, _Monitor
+from ._net import _AutoencoderNet, _fused_adam, _Monitor
 from ._search import search_n_components
 from ._validation import (
     Interval,
@@ -519,6 +519,7 @@ class _BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
                     optimizer=torch.optim.Adam,
                     lr=self.learning_rate_init,
                     optimizer__weight_decay=self.alpha,
+                    optimizer__fused=_fused_adam(device),
                     batch_size=batch_size,
                     max_epochs=self.max_iter,
                     device=device,
