@@ -22,7 +22,7 @@ from ._modules import (
     MLPAutoencoder,
     VariationalAutoencoder,
 )
-from ._net import _AutoencoderNet, _Monitor, elementwise_loss, output_link
+from ._net import _AutoencoderNet, _fused_adam, _Monitor, elementwise_loss, output_link
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
 from ._streaming import _Blocks
@@ -791,6 +791,7 @@ class _BaseAutoencoder(
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             optimizer__weight_decay=self.alpha,
+            optimizer__fused=_fused_adam(device),
             batch_size=batch_size,
             max_epochs=self.max_iter,
             device=device,
@@ -828,7 +829,9 @@ class _BaseAutoencoder(
 
         The computation runs in float32 for float32 ``X`` and in float64
         otherwise (on a float64 copy of the module), so results do not depend on
-        the number of rows per call. The output is preallocated.
+        the number of rows per call. The output is preallocated and the rows are
+        standardized chunk by chunk in the compute dtype, so memory beyond the
+        output stays bounded by one chunk whatever the size of ``X``.
         """
         compute = torch.float32 if X.dtype == np.float32 else torch.float64
         module = self.net_.module_
@@ -837,16 +840,19 @@ class _BaseAutoencoder(
             module = copy.deepcopy(module).to(compute)
         module.eval()
         device = self.net_.device
+        if standardize:
+            mean = torch.as_tensor(self.mean_, dtype=compute, device=device)
+            scale = torch.as_tensor(self.scale_, dtype=compute, device=device)
         out = np.empty((len(X), n_out), dtype=out_dtype)
         step = self._chunk_rows(max(X.shape[1], n_out))
         with torch.inference_mode():
             for start in range(0, len(X), step):
-                rows = X[start : start + step]
+                rows = np.ascontiguousarray(X[start : start + step])
+                if not rows.flags.writeable:  # torch only wraps writeable arrays
+                    rows = rows.copy()
+                rows = torch.from_numpy(rows).to(device=device, dtype=compute)
                 if standardize:
-                    rows = (rows - self.mean_) / self.scale_
-                else:
-                    rows = np.array(rows)  # a writable copy: torch warns on read-only memory
-                rows = torch.as_tensor(np.ascontiguousarray(rows), dtype=compute).to(device)
+                    rows = (rows - mean) / scale
                 result = fn(module, rows)
                 if not torch.isfinite(result).all():
                     raise _overflow_error(str(compute).removeprefix("torch."))

@@ -37,10 +37,8 @@ class _ExportedPart(nn.Module):
         self.module = module
         self.part = part
         self.score = getattr(estimator, "anomaly_score", None)
-        # Standardization runs in float64, as in ``transform``, then rounds to
-        # float32 once; destandardization runs in float32, as in ``inverse_transform``.
-        self.register_buffer("mean64", torch.as_tensor(estimator.mean_, dtype=torch.float64))
-        self.register_buffer("scale64", torch.as_tensor(estimator.scale_, dtype=torch.float64))
+        # (De)standardization runs in float32, as ``transform`` and
+        # ``inverse_transform`` do on float32 rows.
         self.register_buffer("mean", _float32(estimator.mean_))
         self.register_buffer("scale", _float32(estimator.scale_))
         if part == "score_samples" and self.score == "likelihood":
@@ -51,7 +49,7 @@ class _ExportedPart(nn.Module):
     def forward(self, x):
         if self.part == "decoder":
             return self.module.decode(x) * self.scale + self.mean
-        x = ((x.double() - self.mean64) / self.scale64).float()
+        x = (x - self.mean) / self.scale
         if self.part == "score_samples":
             return self._score_samples(x)
         codes = self.module.encode(x)
@@ -121,8 +119,8 @@ default="encoder"
     The export traces the estimator's module with ``torch.onnx.export``
     (``dynamo=True``); a custom module must therefore be traceable by
     ``torch.export``. Outputs match the estimator's on float32 input up to
-    float32 rounding: the standardization runs in float64, as in
-    ``transform``, and the network in float32. The decision threshold
+    float32 rounding: the graph runs in float32, as ``transform`` does on
+    float32 rows. The decision threshold
     ``offset_`` of an ``AutoencoderOutlierDetector`` is not part of the graph:
     compare the exported scores with it.
 

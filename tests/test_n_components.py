@@ -11,7 +11,7 @@ from sklearn_ae._search import max_search_fits
 
 # A tight fraction on a curved manifold needs training a little longer than the
 # defaults stop at.
-LONGER = dict(learning_rate_init=3e-3, n_iter_no_change=30, max_iter=500)
+LONGER = dict(learning_rate_init=3e-3, n_iter_no_change=50, max_iter=1000)
 
 
 def _pca_size(X, fraction):
