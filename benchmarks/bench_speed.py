@@ -84,6 +84,7 @@ def ours(n_components, epochs, batch_size, **params):
         max_iter=epochs,
         n_iter_no_change=epochs,  # never stops early: a fixed number of epochs
         tol=0.0,
+        early_stopping=False,  # every row trains, as in the hand-written loop
         learning_rate_init=LR,
         alpha=ALPHA,
         random_state=SEED,

@@ -106,11 +106,11 @@ def _save_figure(path, fitted, X_test, k, scores, y):
         ax_row[0].set_ylabel(label)
     left.suptitle(f"Held-out digits reconstructed from {k} components")
     ax = right.subplots()
-    errors = -scores
-    bins = np.linspace(errors.min(), np.quantile(errors, 0.995), 40)
-    ax.hist(errors[y == 0], bins=bins, alpha=0.7, label="benign")
-    ax.hist(errors[y == 1], bins=bins, alpha=0.7, label="malignant (anomaly)")
-    ax.set_xlabel("reconstruction error (standardized units)")
+    anomaly = -scores
+    bins = np.linspace(anomaly.min(), np.quantile(anomaly, 0.995), 40)
+    ax.hist(anomaly[y == 0], bins=bins, alpha=0.7, label="benign")
+    ax.hist(anomaly[y == 1], bins=bins, alpha=0.7, label="malignant (anomaly)")
+    ax.set_xlabel("anomaly score (minus score_samples)")
     ax.set_ylabel("tumours")
     ax.legend()
     right.suptitle("Outlier detector on breast-cancer data")
