@@ -217,7 +217,8 @@ n_components_ : int
         keeps: of the validation rows when ``n_components`` is a fraction, of
         the training rows otherwise. It describes the whole model, the
         counterpart of PCA's ``explained_variance_ratio_.sum()``: latent units
-        of an autoencoder are not ordered by variance.
+        of an autoencoder are not ordered by variance. Set by ``fit``, not by
+        ``partial_fit`` (which would pay an extra pass over every chunk).
 
     n_components_scores_ : dict or None
         When ``n_components`` is a fraction, the validation variance kept by
