@@ -125,15 +125,20 @@ def _to_numpy(tensor):
         return tensor.float().numpy()
 
 
+def _map_leaves(obj, leaf_type, convert):
+    """``obj`` with every ``leaf_type`` inside dicts, lists and tuples converted."""
+    if isinstance(obj, leaf_type):
+        return convert(obj)
+    if isinstance(obj, dict):
+        return {key: _map_leaves(value, leaf_type, convert) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_map_leaves(value, leaf_type, convert) for value in obj)
+    return obj
+
+
 def _plain(obj):
     """``obj`` with every tensor replaced by a numpy array, recursively."""
-    if isinstance(obj, torch.Tensor):
-        return _to_numpy(obj)
-    if isinstance(obj, dict):
-        return {key: _plain(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_plain(value) for value in obj)
-    return obj
+    return _map_leaves(obj, torch.Tensor, _to_numpy)
 
 
 def _tensors(obj):
@@ -142,13 +147,7 @@ def _tensors(obj):
     The arrays are copied: they may be read-only (``joblib.load`` with
     ``mmap_mode``), and the optimizer updates its state in place.
     """
-    if isinstance(obj, np.ndarray):
-        return torch.tensor(obj)
-    if isinstance(obj, dict):
-        return {key: _tensors(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return type(obj)(_tensors(value) for value in obj)
-    return obj
+    return _map_leaves(obj, np.ndarray, torch.tensor)
 
 
 def _is_number_like(value):
