@@ -735,8 +735,10 @@ class _BaseAutoencoder(
                 )
             net.validation_fraction = self.validation_fraction if early_stopping else None
             self._configure_net(net)
+            if not streamed:
+                X_std = torch.from_numpy(X_std).to(device)
             status = net.train_epochs(
-                X_std if streamed else torch.from_numpy(X_std).to(device),
+                X_std,
                 epochs=1 if incremental else self.max_iter,
                 restart=not incremental,
             )
@@ -762,7 +764,7 @@ class _BaseAutoencoder(
             self.best_loss_ = min(self.loss_curve_, default=None)
 
         if not incremental:
-            self.retained_variance_ratio_ = self._retained_variance_ratio(X)
+            self.retained_variance_ratio_ = self._retained_variance_of(X_std)
         if status == "interrupted":
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
         elif status == "max_iter" and not incremental:
@@ -868,18 +870,40 @@ class _BaseAutoencoder(
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     def _retained_variance_ratio(self, X):
-        """Fraction of the variance of validated rows ``X`` that the reconstruction keeps.
+        """Fraction of the variance of validated rows ``X`` that the reconstruction keeps."""
+        X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
+        return self._retained_variance_of(torch.from_numpy(X_std).to(self.net_.device))
 
-        Measured in standardized units: one minus the reconstruction's squared
-        error over the rows' squared deviation from their own mean.
+    def _retained_variance_of(self, X_std):
+        """Fraction of the variance of standardized float32 rows that the reconstruction keeps.
+
+        One minus the summed reconstruction ``loss`` over the rows' summed squared
+        deviation from their own mean, in standardized units. ``X_std`` is a tensor
+        on the net's device or a ``_Blocks`` of them; one float32 forward pass.
         """
-        total = 0.0
-        step = self._chunk_rows(X.shape[1])
-        centre = (X.mean(axis=0) - self.mean_) / self.scale_
-        for start in range(0, len(X), step):
-            rows = (X[start : start + step] - self.mean_) / self.scale_
-            total += float(np.sum((rows - centre) ** 2))
-        error = float(np.sum(self._errors(X))) * X.shape[1]
+        if isinstance(X_std, _Blocks):
+            chunks = (X_std.block(b) for b in range(X_std.n_blocks))
+        else:
+            chunks = torch.split(X_std, self._chunk_rows(X_std.shape[1]))
+        module = self.net_.module_
+        module = getattr(module, "_orig_mod", module).eval()
+        loss = self.net_.criterion_.loss
+        # float32 sums within a chunk, float64 across chunks; the variance about the
+        # rows' mean by the law of total variance (within and between chunks)
+        error = scatter = between = 0.0
+        n_rows, mean_sum = 0, np.zeros(X_std.shape[1])
+        with torch.inference_mode():
+            for x in chunks:
+                out = module(x)
+                reconstruction = out[0] if isinstance(out, tuple) else out
+                error += float(elementwise_loss(loss, reconstruction, x).sum())
+                mean = x.mean(dim=0)
+                scatter += float((x - mean).square().sum())
+                mean = mean.cpu().numpy().astype(np.float64)
+                between += len(x) * float(mean @ mean)
+                mean_sum += len(x) * mean
+                n_rows += len(x)
+        total = scatter + between - float(mean_sum @ mean_sum) / n_rows
         return 1.0 - error / total if total > 0 else 1.0
 
     def _encode(self, X):
