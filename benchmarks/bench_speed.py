@@ -21,6 +21,10 @@ Training contenders (fixed number of epochs, early stopping off, same batch size
   and epochs (batch norm and dropout off, so the network matches);
 - ``PCA``: the linear reference.
 
+A second table repeats the fit comparison for smaller networks (``--networks``):
+how much faster than skorch's default path and PyOD training is depends on how
+much of an epoch the data path takes next to the matrix products.
+
 Inference contenders (``transform``, ``inverse_transform``, ``score_samples``) are
 compared with a hand-written ``torch.inference_mode()`` pass of the same module
 over the whole (standardized) tensor at once.
@@ -92,14 +96,14 @@ def ours(n_components, epochs, batch_size, **params):
     )
 
 
-def initial_module_and_data(X, n_components, batch_size):
+def initial_module_and_data(X, n_components, batch_size, **params):
     """The module our estimator starts from, its seed and its standardized rows.
 
     A zero-epoch fit is impossible, so the module is built the way ``fit``
     builds it, from the same seed: the hand-written loop and skorch then train
     exactly what our estimator trains.
     """
-    est = ours(n_components, 1, batch_size)
+    est = ours(n_components, 1, batch_size, **params)
     mean, var, _ = est._update_statistics(X, first_call=True)
     X_std = est._standardized(X, mean, np.sqrt(var), np.float32)
     seed = int(np.random.RandomState(SEED).randint(np.iinfo(np.int32).max))
@@ -193,6 +197,44 @@ def have_pyod():
     return True
 
 
+def parse_hidden(spec):
+    """``hidden_layer_sizes`` from ``"64,32"``; ``"linear"`` for none, ``"default"``."""
+    if spec == "default":
+        return None
+    if spec == "linear":
+        return ()
+    return tuple(int(width) for width in spec.split(","))
+
+
+def network_table(X, args, epochs, repeats, baselines, networks):
+    """Fit times and speed-ups of ours against the fused loop, skorch and PyOD, by network."""
+    lines = [
+        f"fit by network size ({epochs} epochs; ratios of medians)",
+        f"{'hidden_layer_sizes':<20}{'loop s':>8}{'ours s':>8}{'ours/loop':>11}"
+        f"{'skorch/ours':>13}{'PyOD/ours':>11}",
+    ]
+    for hidden in networks:
+        rows, _ = bench_fit(
+            X,
+            args.n_components,
+            epochs,
+            args.batch_size,
+            repeats,
+            baselines & {"skorch", "pyod"},
+            hidden_layer_sizes=hidden,
+        )
+        med = {name: statistics.median(times) for name, times in rows}
+        loop, mine = med["torch loop, fused Adam"], med["sklearn_ae"]
+        skorch, pyod = (
+            f"{med[name] / mine:.2f}" if name in med else "-"
+            for name in ("skorch default", "PyOD AutoEncoder")
+        )
+        lines.append(
+            f"{str(hidden):<20}{loop:>8.3f}{mine:>8.3f}{mine / loop:>11.2f}{skorch:>13}{pyod:>11}"
+        )
+    return "\n".join(lines)
+
+
 def format_table(title, rows, reference):
     """Rows of (name, times) as a table of medians, spreads and ratios."""
     ref = statistics.median(dict(rows)[reference])
@@ -208,16 +250,20 @@ def format_table(title, rows, reference):
     return "\n".join(lines)
 
 
-def bench_fit(X, n_components, epochs, batch_size, repeats, baselines):
-    """Median fit times of every contender, alternating within each repetition."""
-    hidden = ours(n_components, 1, batch_size)._hidden_layer_sizes(X.shape[1])
-    module0, seed, X_std = initial_module_and_data(X, n_components, batch_size)
+def bench_fit(X, n_components, epochs, batch_size, repeats, baselines, **params):
+    """Median fit times of every contender, alternating within each repetition.
+
+    ``params`` are passed to our estimator (e.g. ``hidden_layer_sizes``); the
+    other contenders train the same network.
+    """
+    hidden = ours(n_components, 1, batch_size, **params)._hidden_layer_sizes(X.shape[1])
+    module0, seed, X_std = initial_module_and_data(X, n_components, batch_size, **params)
     contenders = {
         "torch loop": lambda: torch_loop(copy.deepcopy(module0), X_std, epochs, batch_size, seed),
         "torch loop, fused Adam": lambda: torch_loop(
             copy.deepcopy(module0), X_std, epochs, batch_size, seed, fused=True
         ),
-        "sklearn_ae": lambda: ours(n_components, epochs, batch_size).fit(X),
+        "sklearn_ae": lambda: ours(n_components, epochs, batch_size, **params).fit(X),
     }
     if "skorch" in baselines:
         contenders["skorch default"] = lambda: skorch_default(
@@ -353,6 +399,12 @@ def main(argv=None):
     parser.add_argument("--features", type=int, default=100)
     parser.add_argument("--n-components", type=int, default=2)
     parser.add_argument(
+        "--networks",
+        default="64;16;linear",
+        help="';'-separated networks for the table of speed-ups by network size: "
+        "comma-separated hidden widths, 'linear' for none ('' to skip the table)",
+    )
+    parser.add_argument(
         "--threads", type=int, default=None, help="torch and BLAS threads (default: all)"
     )
     parser.add_argument("--plots", default="benchmarks/figures", help="folder of the PNGs")
@@ -389,7 +441,10 @@ def run(args):
         X, args.n_components, epochs, args.batch_size, repeats, baselines
     )
     print()
-    print(format_table("fit", fit_rows, "torch loop"))
+    print(format_table("fit, default network", fit_rows, "torch loop"))
+    medians = {name: statistics.median(times) for name, times in fit_rows}
+    fused_ratio = medians["sklearn_ae"] / medians["torch loop, fused Adam"]
+    print(f"  sklearn_ae / torch loop with the same (fused) Adam: {fused_ratio:.3f}")
     est = results["sklearn_ae"]
     module0, seed, X_std = initial_module_and_data(X, args.n_components, args.batch_size)
     print(f"  loss curve of sklearn_ae:  {np.round(est.loss_curve_, 6).tolist()}")
@@ -407,6 +462,16 @@ def run(args):
         f"per-epoch overhead of our net (fit loop, history, monitor): {1e6 * overhead:.0f} us "
         f"(a one-batch epoch of the torch loop: {1e6 * epoch:.0f} us)"
     )
+    fixed = medians["sklearn_ae"] - medians["torch loop, fused Adam"] - epochs * overhead
+    print(
+        f"fixed cost per fit (validation, statistics, float32 copy, PCA initialisation, "
+        f"retained_variance_ratio_ pass): {1e3 * fixed:.0f} ms"
+    )
+
+    networks = [parse_hidden(spec) for spec in args.networks.split(";") if spec]
+    if networks:
+        print()
+        print(network_table(X, args, epochs, repeats, baselines, networks))
 
     # Inference -----------------------------------------------------------------
     X_big = make_data(infer_rows, args.features, seed=2)

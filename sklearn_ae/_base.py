@@ -117,7 +117,9 @@ default="relu"
 
     warm_start : bool, default=False
         Whether ``fit`` continues from the previous solution (same width of data)
-        instead of starting anew.
+        instead of starting anew. The optimizer's state carries over;
+        ``learning_rate_init``, ``alpha``, ``batch_size`` and the stopping
+        parameters take their current values.
 
     module : torch.nn.Module subclass or instance, or None, default=None
         The network. None uses a built-in module (the MLP, or the one selected
@@ -733,6 +735,9 @@ class _BaseAutoencoder(
                 monitor.set_params(
                     tol=self.tol, n_iter_no_change=self.n_iter_no_change, verbose=self.verbose
                 )
+                # the optimizer's moments carry over; its settings follow the parameters
+                for group in net.optimizer_.param_groups:
+                    group.update(lr=self.learning_rate_init, weight_decay=self.alpha)
             net.validation_fraction = self.validation_fraction if early_stopping else None
             self._configure_net(net)
             if not streamed:

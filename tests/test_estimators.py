@@ -321,6 +321,28 @@ def test_warm_start_continues_training(digits):
     assert est.loss_curve_[5] < first_curve[0]
 
 
+@pytest.mark.parametrize("fit_method", ["warm_start", "partial_fit"])
+def test_continued_training_uses_the_current_learning_rate(digits, fit_method):
+    """Changing learning_rate_init or alpha between calls takes effect, as in MLPRegressor."""
+    X, _ = digits
+    params = dict(max_iter=2, early_stopping=False, warm_start=True, random_state=0)
+
+    def continued(**changes):
+        est = AutoencoderTransformer(**params).fit(X).set_params(**changes)
+        if fit_method == "partial_fit":
+            est.partial_fit(X)
+        else:
+            est.fit(X)
+        return est.transform(X)
+
+    unchanged = continued()
+    assert_array_equal(continued(), unchanged)
+    frozen = AutoencoderTransformer(**params).fit(X).transform(X)
+    # Adam's steps are about the learning rate: a negligible one leaves the weights be
+    assert_allclose(continued(learning_rate_init=1e-12, alpha=0.0), frozen, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(continued(learning_rate_init=1e-2), unchanged)
+
+
 def test_module_params_and_set_params_shorthand():
     est = AutoencoderTransformer(module_params={"width": 3})
     est.set_params(module__depth=2, max_iter=4)
