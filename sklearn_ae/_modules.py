@@ -167,7 +167,7 @@ class ConvAutoencoder(MLPAutoencoder):
     image_shape : tuple of int
         ``(channels, height, width)`` for images or ``(channels, length)`` for
         1-D signals.
-    channels : tuple of int, default=(32, 64)
+    channels : tuple of int, default=(64, 128)
         Output channels of the successive stride-2 convolutions.
     activation : str, default="relu"
         Non-linearity after each convolution, a key of ``ACTIVATIONS``.
@@ -184,7 +184,7 @@ class ConvAutoencoder(MLPAutoencoder):
     """
 
     def __init__(
-        self, n_features, n_components, image_shape, channels=(32, 64), activation="relu"
+        self, n_features, n_components, image_shape, channels=(64, 128), activation="relu"
     ):
         super().__init__(n_features, n_components, (), activation)
         image_shape = tuple(int(s) for s in image_shape)

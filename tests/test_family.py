@@ -220,8 +220,8 @@ def test_convolutional_reconstructs_digits_as_well_as_mlp(digits):
     )
     mlp = AutoencoderTransformer(**params).fit(X_train)
     conv = AutoencoderTransformer(image_shape=(1, 8, 8), **params).fit(X_train)
-    # as well as the MLP, up to the spread of one seed (scores are negative errors)
-    assert conv.score(X_test) >= 1.03 * mlp.score(X_test)
+    # at least as well as the MLP, with no tolerance (scores are negative errors)
+    assert conv.score(X_test) >= mlp.score(X_test)
 
 
 def test_convolutional_in_a_pipeline_with_inferred_shape(digits):
