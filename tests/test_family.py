@@ -68,14 +68,17 @@ def test_noise_is_for_training_only_and_seeded(digits, noise):
 # -- sparse ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sparsity, weight", [("kl", 0.1), ("l1", 0.02)])
+@pytest.mark.parametrize("sparsity, weight", [("kl", 0.1), ("l1", 0.01)])
 def test_sparse_codes_are_much_less_active_at_similar_error(digits, sparsity, weight):
     X_train, X_test, _, _ = digits
     params = dict(
-        n_components=32,
+        n_components=8,
         sparsity=sparsity,
+        sparsity_target=0.1,
         standardize=False,
-        max_iter=30,
+        learning_rate_init=3e-3,
+        max_iter=100,
+        tol=0,
         random_state=0,
         early_stopping=False,
     )
@@ -85,7 +88,8 @@ def test_sparse_codes_are_much_less_active_at_similar_error(digits, sparsity, we
     plain_activation = plain.transform(X_test).mean()
     sparse_activation = sparse.transform(X_test).mean()
     assert sparse_activation < 0.4 * plain_activation
-    assert sparse.score(X_test) > 2 * plain.score(X_test)  # scores are negative errors
+    # at most 15 % more test error (scores are negative errors)
+    assert sparse.score(X_test) > 1.15 * plain.score(X_test)
 
 
 def test_kl_sparsity_reaches_its_target_rate(digits):
