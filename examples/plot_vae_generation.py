@@ -5,8 +5,11 @@ Generating digits with a variational autoencoder
 ``variational=True`` makes the model a variational autoencoder (VAE): each row
 is encoded as a Gaussian distribution over the code, and training adds
 ``beta`` times its KL divergence from the prior N(0, I). ``transform`` returns
-the posterior mean; ``sample`` draws codes from the prior and decodes them into
-new rows, in the original units.
+the posterior mean; ``sample`` draws codes from the prior, decodes them into
+new rows in the original units and adds the decoder's observation noise, so
+that the rows are draws from the model's distribution of the data.
+``sample(..., add_noise=False)`` returns the decoder's means instead: the
+smooth images a figure wants.
 
 With a two-dimensional code the latent space can be drawn: the digits form
 clusters, and decoding a grid of codes shows how the model moves from one digit
@@ -45,14 +48,18 @@ codes = vae.transform(X)
 
 # %%
 # New digits from the prior, and how well their pixel statistics match the data.
-samples = vae.sample(16, random_state=0)
+# With the cross-entropy loss the decoder is a Bernoulli distribution per pixel:
+# ``sample`` draws pixels that are 0 or 1, whose probabilities are the decoder's
+# means. The figure shows those means, the usual way to show a VAE's digits.
+samples = vae.sample(16, random_state=0, add_noise=False)
 many = vae.sample(2000, random_state=1)
 print("distance of the mean image to the data's:", np.linalg.norm(many.mean(0) - X.mean(0)))
 print(f"mean pixel value: data {X.mean():.3f}, samples {many.mean():.3f}")
 
 # %%
 # Left: the posterior means of all digits. Middle: decodings of a grid of codes
-# spread as the prior (quantiles of N(0, 1)). Right: random samples.
+# spread as the prior (quantiles of N(0, 1)). Right: random samples (the
+# decoder's means).
 fig = plt.figure(figsize=(13, 4.4))
 ax = fig.add_subplot(1, 3, 1)
 scatter = ax.scatter(codes[:, 0], codes[:, 1], c=y, cmap="tab10", s=6)
@@ -82,7 +89,7 @@ ax.axis("off")
 
 ax = fig.add_subplot(1, 3, 3)
 ax.imshow(tile(samples, 4), cmap="gray_r", vmin=0, vmax=1)
-ax.set_title("vae.sample(16)")
+ax.set_title("vae.sample(16, add_noise=False)")
 ax.axis("off")
 fig.tight_layout()
 plt.show()

@@ -77,7 +77,9 @@ default="relu"
         Initialisation of the built-in module. ``"pca"`` sets its linear path to
         PCA's projection of the training data (the non-linear part starts at
         zero), so training starts from PCA's reconstruction and improves on it.
-        ``"random"`` keeps PyTorch's default initialisation.
+        ``"random"`` keeps PyTorch's default initialisation. A variational
+        model trained with the squared error starts instead at the optimum of
+        a linear VAE (probabilistic PCA), its codes distributed as the prior.
 
     standardize : bool, default=True
         Whether to z-score features inside the estimator (a constant feature gets
@@ -264,6 +266,18 @@ n_components_ : int
         error, plus the KL or sparsity penalty of a regularised model); None
         otherwise.
 
+    noise_variance_ : ndarray of shape (n_features_in_,) or None
+        For a variational model, the variance of each feature's observation
+        noise around the decoder's output, in original units (squared), as
+        ``PCA``'s ``noise_variance_`` for probabilistic PCA. The decoder's
+        likelihood follows ``loss``: a Gaussian (``"squared_error"``), whose
+        variance is the mean squared training residual of the feature when
+        decoding posterior samples (the value that maximises the ELBO); a
+        Laplace distribution (``"absolute_error"``) of scale the mean absolute
+        residual; a Bernoulli (``"binary_crossentropy"``), of variance
+        ``p (1 - p)``, averaged. ``partial_fit`` keeps a running mean over the
+        chunks. None for a model that is not variational.
+
     best_validation_score_ : float or None
         Best of ``validation_scores_``, whose weights were restored; None without
         early stopping.
@@ -360,14 +374,19 @@ def _fit_pca(X, n_components, seed):
 
 
 def _pca_components(X, n_components, seed):
-    """PCA's components and mean of ``X``, zero-padded to ``n_components`` rows."""
+    """PCA's components, mean and explained variances of ``X``.
+
+    The components and variances are zero-padded to ``n_components`` rows.
+    """
     if isinstance(X, _Blocks):
         return X.pca_components(n_components)
     n_available = min(n_components, *X.shape)
     pca = _fit_pca(X, n_available, seed)
     components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
     components[:n_available] = pca.components_
-    return components, pca.mean_.astype(X.dtype)
+    variances = np.zeros(n_components, dtype=X.dtype)
+    variances[:n_available] = pca.explained_variance_
+    return components, pca.mean_.astype(X.dtype), variances
 
 
 class _BaseAutoencoder(
@@ -560,8 +579,12 @@ class _BaseAutoencoder(
                 f"module must be a torch.nn.Module subclass, got {self.module!r}."
             )
         if self.init == "pca" and hasattr(module, "init_linear_path"):
-            components, mean = _pca_components(X_std, n_components, seed)
-            module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean))
+            components, mean, variances = _pca_components(X_std, n_components, seed)
+            kwargs = {}
+            signature = inspect.signature(module.init_linear_path)
+            if self.loss == "squared_error" and "explained_variance" in signature.parameters:
+                kwargs["explained_variance"] = torch.from_numpy(variances)
+            module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean), **kwargs)
         if self.module is None and self.sparsity is not None:
             module = CodeActivation(module, "logistic" if self.sparsity == "kl" else "relu")
         return module
@@ -747,6 +770,9 @@ class _BaseAutoencoder(
                 epochs=1 if incremental else self.max_iter,
                 restart=not incremental,
             )
+            noise_variance = None
+            if hasattr(net.module_, "kl_divergence"):
+                noise_variance = self._observation_noise_of(net, X_std)
 
         history = net.history
         self.n_components_scores_ = None
@@ -768,6 +794,14 @@ class _BaseAutoencoder(
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_, default=None)
 
+        if noise_variance is not None:
+            noise_variance = noise_variance * scale**2  # original units
+            previous = getattr(self, "noise_variance_", None)
+            if not first_call and incremental and previous is not None:
+                # partial_fit: a running mean over the rows of every chunk
+                n_before = n_seen - len(X)
+                noise_variance = (n_before * previous + len(X) * noise_variance) / n_seen
+        self.noise_variance_ = noise_variance
         if not incremental:
             self.retained_variance_ratio_ = self._retained_variance_of(X_std)
         if status == "interrupted":
@@ -910,6 +944,42 @@ class _BaseAutoencoder(
                 n_rows += len(x)
         total = scatter + between - float(mean_sum @ mean_sum) / n_rows
         return 1.0 - error / total if total > 0 else 1.0
+
+    def _observation_noise_of(self, net, X_std):
+        """Per-feature variance of a variational decoder's noise, in standardized units.
+
+        The decoder of a VAE models each feature with a likelihood set by
+        ``loss``: a Gaussian for the squared error, a Laplace distribution for
+        the absolute error, a Bernoulli for the cross-entropy. The noise scale
+        that maximises the ELBO is the mean training loss of each feature,
+        decoding posterior samples (training mode): the Gaussian's variance,
+        the Laplace's scale ``b`` (variance ``2 b**2``). For the Bernoulli the
+        variance is the mean of ``p (1 - p)``. Draws the posterior samples
+        from the global torch generator: call it under ``_torch_seeded``.
+        """
+        if isinstance(X_std, _Blocks):
+            chunks = (X_std.block(b) for b in range(X_std.n_blocks))
+        else:
+            chunks = torch.split(X_std, self._chunk_rows(X_std.shape[1]))
+        module = net.module_
+        module = getattr(module, "_orig_mod", module).train()
+        loss = net.criterion_.loss
+        total = np.zeros(X_std.shape[1])
+        try:
+            with torch.no_grad():
+                for x in chunks:
+                    out = module(x)
+                    reconstruction = out[0] if isinstance(out, tuple) else out
+                    if loss == "binary_crossentropy":
+                        p = torch.sigmoid(reconstruction)
+                        error = p * (1 - p)
+                    else:
+                        error = elementwise_loss(loss, reconstruction, x)
+                    total += error.sum(dim=0).double().cpu().numpy()
+        finally:
+            module.eval()
+        mean = total / X_std.shape[0]
+        return 2 * mean**2 if loss == "absolute_error" else mean
 
     def _encode(self, X):
         return self._map_rows(X, lambda m, x: m.encode(x), self.n_components_, X.dtype)

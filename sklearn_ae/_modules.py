@@ -12,7 +12,8 @@ Every module here follows the protocol the estimators rely on:
 Optional methods the estimators use when present:
 
 - ``init_linear_path(components, mean)`` sets an affine path to PCA's
-  projection (``init="pca"``);
+  projection (``init="pca"``); with the squared error, a method that also
+  takes ``explained_variance`` receives PCA's variances too;
 - ``kl_divergence(X)`` returns, for each row, the KL divergence of its
   approximate posterior from the prior (variational modules; scoring by the
   ELBO).
@@ -167,7 +168,7 @@ class ConvAutoencoder(MLPAutoencoder):
     image_shape : tuple of int
         ``(channels, height, width)`` for images or ``(channels, length)`` for
         1-D signals.
-    channels : tuple of int, default=(32, 64)
+    channels : tuple of int, default=(64, 128)
         Output channels of the successive stride-2 convolutions.
     activation : str, default="relu"
         Non-linearity after each convolution, a key of ``ACTIVATIONS``.
@@ -184,7 +185,7 @@ class ConvAutoencoder(MLPAutoencoder):
     """
 
     def __init__(
-        self, n_features, n_components, image_shape, channels=(32, 64), activation="relu"
+        self, n_features, n_components, image_shape, channels=(64, 128), activation="relu"
     ):
         super().__init__(n_features, n_components, (), activation)
         image_shape = tuple(int(s) for s in image_shape)
@@ -273,6 +274,46 @@ class VariationalAutoencoder(MLPAutoencoder):
         nn.init.zeros_(self.log_variance[-1].weight)
         nn.init.zeros_(self.log_variance[-1].bias)
         self.beta = beta
+
+    @torch.no_grad()
+    def init_linear_path(self, components, mean, explained_variance=None):
+        """Set the affine paths to the optimum of a linear VAE: probabilistic PCA.
+
+        A linear VAE trained with the squared error and this ``beta`` is
+        probabilistic PCA with noise variance ``sigma2 = beta / 2`` (the squared
+        error is then the Gaussian negative log-likelihood up to a constant),
+        and its optimum is known in closed form: the decoder
+        ``x = mean + U (L - sigma2) ** 0.5 z``, the posterior mean
+        ``L ** -1 (L - sigma2) ** 0.5 U.T (x - mean)`` and the posterior variance
+        ``sigma2 / L``, where ``U`` holds the components and ``L`` their
+        variances. Components whose variance is below ``sigma2`` start collapsed
+        onto the prior. The codes then start distributed as the prior, which is
+        where sampling draws them from.
+
+        Parameters
+        ----------
+        components : torch.Tensor of shape (n_components, n_features)
+            Orthonormal rows (PCA's ``components_``); rows beyond the data's rank
+            may be zero.
+        mean : torch.Tensor of shape (n_features,)
+            The centre of the projection (PCA's ``mean_``).
+        explained_variance : torch.Tensor of shape (n_components,) or None, \
+default=None
+            The variance along each component (PCA's ``explained_variance_``).
+            None sets PCA's projection, as ``MLPAutoencoder`` does.
+        """
+        super().init_linear_path(components, mean)
+        if explained_variance is None:
+            return
+        sigma2 = 0.5 * self.beta
+        active = explained_variance > sigma2
+        variance = torch.where(active, explained_variance, torch.ones_like(explained_variance))
+        loading = (variance - sigma2).clamp(min=0).sqrt() * active
+        self.encoder.linear.weight.mul_((loading / variance)[:, None])
+        self.encoder.linear.bias.copy_(-self.encoder.linear.weight @ mean)
+        self.decoder.linear.weight.mul_(loading[None, :])
+        log_variance = torch.where(active, (sigma2 / variance).log(), 0.0)
+        self.log_variance[-1].bias.copy_(log_variance)
 
     def kl_divergence(self, x):
         """Per-row KL divergence of the posterior of ``x`` from the prior."""

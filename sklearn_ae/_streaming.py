@@ -134,12 +134,17 @@ class _Blocks:
         return self._pca_result
 
     def pca_components(self, n_components):
-        """PCA's components and mean of the rows, zero-padded to ``n_components`` rows."""
-        mean, _, eigenvectors = self._pca()
+        """PCA's components, mean and explained variances of the rows.
+
+        The components and variances are zero-padded to ``n_components`` rows.
+        """
+        mean, eigenvalues, eigenvectors = self._pca()
         n_available = min(n_components, *self.shape)
         components = np.zeros((n_components, self.shape[1]), dtype=np.float32)
         components[:n_available] = eigenvectors[:, :n_available].T
-        return components, mean.astype(np.float32)
+        variances = np.zeros(n_components, dtype=np.float32)
+        variances[:n_available] = eigenvalues[:n_available] / max(len(self) - 1, 1)
+        return components, mean.astype(np.float32), variances
 
     def pca_n_components(self, fraction):
         """How many components PCA keeps to explain ``fraction`` of the variance."""

@@ -130,23 +130,34 @@ class AutoencoderTransformer(_BaseAutoencoder):
             )
         return self._decode(X)
 
-    def sample(self, n_samples=1, random_state=None):
+    def sample(self, n_samples=1, random_state=None, *, add_noise=True):
         """Generate new rows from a variational autoencoder.
 
-        Codes are drawn from the prior N(0, I) and decoded; the rows are the
-        decoder's means, in original units. Requires ``variational=True``.
+        Draws codes from the prior N(0, I), decodes them and, by default, adds
+        the decoder's observation noise: the rows are then draws from the
+        model's distribution of the data, whose per-feature variances and
+        covariances match the training data's. The noise follows ``loss``:
+        Gaussian for ``"squared_error"`` and Laplace for ``"absolute_error"``,
+        of variance ``noise_variance_``; for ``"binary_crossentropy"`` each
+        feature is drawn from a Bernoulli distribution, so it is 0 or 1.
+        Requires ``variational=True``.
 
         Parameters
         ----------
         n_samples : int, default=1
             Number of rows to generate.
         random_state : int, RandomState instance or None, default=None
-            Seeds the draw of the codes; an int gives the same rows every call.
+            Seeds the draw of the codes and of the noise; an int gives the same
+            rows every call.
+        add_noise : bool, default=True
+            Whether to add the observation noise. False returns the decoder's
+            means for the same codes: smoother rows (clean images for a
+            figure), which however lack the data's feature-level variance.
 
         Returns
         -------
         X_new : ndarray of shape (n_samples, n_features_in_)
-            Generated rows, float64.
+            Generated rows in original units, float64.
 
         Examples
         --------
@@ -157,6 +168,8 @@ class AutoencoderTransformer(_BaseAutoencoder):
         ...                              random_state=0).fit(X)
         >>> vae.sample(3, random_state=0).shape
         (3, 64)
+        >>> vae.sample(3, random_state=0, add_noise=False).shape
+        (3, 64)
         """
         check_is_fitted(self)
         if not hasattr(self.net_.module_, "kl_divergence"):
@@ -166,7 +179,16 @@ class AutoencoderTransformer(_BaseAutoencoder):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         rng = check_random_state(random_state)
-        return self._decode(rng.standard_normal((n_samples, self.n_components_)))
+        X_new = self._decode(rng.standard_normal((n_samples, self.n_components_)))
+        if not add_noise:
+            return X_new
+        loss = self.net_.criterion_.loss
+        if loss == "binary_crossentropy":
+            return (rng.uniform(size=X_new.shape) < X_new).astype(np.float64)
+        std = np.sqrt(self.noise_variance_)
+        if loss == "absolute_error":
+            return X_new + rng.laplace(scale=std / np.sqrt(2), size=X_new.shape)
+        return X_new + std * rng.standard_normal(X_new.shape)
 
     def score_samples(self, X):
         """Minus the mean squared reconstruction error of each row.

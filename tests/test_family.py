@@ -68,14 +68,17 @@ def test_noise_is_for_training_only_and_seeded(digits, noise):
 # -- sparse ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("sparsity, weight", [("kl", 0.1), ("l1", 0.02)])
+@pytest.mark.parametrize("sparsity, weight", [("kl", 0.1), ("l1", 0.01)])
 def test_sparse_codes_are_much_less_active_at_similar_error(digits, sparsity, weight):
     X_train, X_test, _, _ = digits
     params = dict(
-        n_components=32,
+        n_components=8,
         sparsity=sparsity,
+        sparsity_target=0.1,
         standardize=False,
-        max_iter=30,
+        learning_rate_init=3e-3,
+        max_iter=100,
+        tol=0,
         random_state=0,
         early_stopping=False,
     )
@@ -85,7 +88,8 @@ def test_sparse_codes_are_much_less_active_at_similar_error(digits, sparsity, we
     plain_activation = plain.transform(X_test).mean()
     sparse_activation = sparse.transform(X_test).mean()
     assert sparse_activation < 0.4 * plain_activation
-    assert sparse.score(X_test) > 2 * plain.score(X_test)  # scores are negative errors
+    # at most 15 % more test error (scores are negative errors)
+    assert sparse.score(X_test) > 1.15 * plain.score(X_test)
 
 
 def test_kl_sparsity_reaches_its_target_rate(digits):
@@ -116,9 +120,13 @@ def vae(digits):
     ).fit(X_train)
 
 
-def test_vae_samples_match_mean_and_covariance(digits, vae):
+def test_vae_samples_match_mean_and_covariance(digits):
     X_train = digits[0]
+    vae = AutoencoderTransformer(
+        n_components=32, variational=True, max_iter=40, random_state=0, early_stopping=False
+    ).fit(X_train)
     samples = vae.sample(2000, random_state=0)
+    means = vae.sample(2000, random_state=0, add_noise=False)
     assert samples.shape == (2000, X_train.shape[1]) and samples.dtype == np.float64
     rng = np.random.RandomState(0)
     # noise: uniform pixels; and a strong baseline, independent pixels with the
@@ -135,15 +143,24 @@ def test_vae_samples_match_mean_and_covariance(digits, vae):
     vae_mean, vae_cov = distances(samples)
     uniform_mean, uniform_cov = distances(uniform)
     independent_cov = distances(independent)[1]
-    assert vae_mean < 0.1 * uniform_mean
-    # decoded means lack the pixel noise the data has, yet they co-vary as the data do
-    assert vae_cov < 0.75 * min(uniform_cov, independent_cov)
+    assert vae_mean < 0.05 * uniform_mean
+    # the features co-vary as the data's do: far better than any noise
+    assert vae_cov < min(uniform_cov, independent_cov) / 3
+    # the decoder's means lack the observation noise, hence the data's variances
+    assert distances(means)[1] > 1.2 * vae_cov
+    assert vae.noise_variance_.shape == (X_train.shape[1],)
+    np.testing.assert_allclose(samples.var(0), X_train.var(0), atol=0.035)
 
 
 def test_vae_sampling_is_seeded_and_transform_is_the_posterior_mean(digits, vae):
     X_test = digits[1]
     np.testing.assert_array_equal(vae.sample(5, random_state=3), vae.sample(5, random_state=3))
     assert not np.array_equal(vae.sample(5, random_state=3), vae.sample(5, random_state=4))
+    # without the noise: the decoder's means of the same prior codes
+    codes = np.random.RandomState(3).standard_normal((5, vae.n_components_))
+    means = vae.sample(5, random_state=3, add_noise=False)
+    np.testing.assert_allclose(means, vae.inverse_transform(codes))
+    assert not np.allclose(means, vae.sample(5, random_state=3))
     codes = vae.transform(X_test)
     np.testing.assert_array_equal(codes, vae.transform(X_test))
     np.testing.assert_allclose(vae.transform(X_test[:5]), codes[:5])
@@ -220,8 +237,8 @@ def test_convolutional_reconstructs_digits_as_well_as_mlp(digits):
     )
     mlp = AutoencoderTransformer(**params).fit(X_train)
     conv = AutoencoderTransformer(image_shape=(1, 8, 8), **params).fit(X_train)
-    # as well as the MLP, up to the spread of one seed (scores are negative errors)
-    assert conv.score(X_test) >= 1.03 * mlp.score(X_test)
+    # at least as well as the MLP, with no tolerance (scores are negative errors)
+    assert conv.score(X_test) >= mlp.score(X_test)
 
 
 def test_convolutional_in_a_pipeline_with_inferred_shape(digits):
