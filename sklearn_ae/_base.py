@@ -266,18 +266,6 @@ n_components_ : int
         error, plus the KL or sparsity penalty of a regularised model); None
         otherwise.
 
-    noise_variance_ : ndarray of shape (n_features_in_,) or None
-        For a variational model, the variance of each feature's observation
-        noise around the decoder's output, in original units (squared), as
-        ``PCA``'s ``noise_variance_`` for probabilistic PCA. The decoder's
-        likelihood follows ``loss``: a Gaussian (``"squared_error"``), whose
-        variance is the mean squared training residual of the feature when
-        decoding posterior samples (the value that maximises the ELBO); a
-        Laplace distribution (``"absolute_error"``) of scale the mean absolute
-        residual; a Bernoulli (``"binary_crossentropy"``), of variance
-        ``p (1 - p)``, averaged. ``partial_fit`` keeps a running mean over the
-        chunks. None for a model that is not variational.
-
     best_validation_score_ : float or None
         Best of ``validation_scores_``, whose weights were restored; None without
         early stopping.
@@ -398,6 +386,10 @@ class _BaseAutoencoder(
     are transformers: ``transform``, ``get_feature_names_out`` and ``set_output``
     live here.
     """
+
+    # Whether fit estimates a variational decoder's observation noise
+    # (``noise_variance_``), which ``sample`` adds.
+    _models_observation_noise = False
 
     _parameter_constraints: dict = {
         "n_components": [
@@ -771,7 +763,7 @@ class _BaseAutoencoder(
                 restart=not incremental,
             )
             noise_variance = None
-            if hasattr(net.module_, "kl_divergence"):
+            if self._models_observation_noise and hasattr(net.module_, "kl_divergence"):
                 noise_variance = self._observation_noise_of(net, X_std)
 
         history = net.history
@@ -794,14 +786,15 @@ class _BaseAutoencoder(
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_, default=None)
 
-        if noise_variance is not None:
-            noise_variance = noise_variance * scale**2  # original units
-            previous = getattr(self, "noise_variance_", None)
-            if not first_call and incremental and previous is not None:
-                # partial_fit: a running mean over the rows of every chunk
-                n_before = n_seen - len(X)
-                noise_variance = (n_before * previous + len(X) * noise_variance) / n_seen
-        self.noise_variance_ = noise_variance
+        if self._models_observation_noise:
+            if noise_variance is not None:
+                noise_variance = noise_variance * scale**2  # original units
+                previous = getattr(self, "noise_variance_", None)
+                if not first_call and incremental and previous is not None:
+                    # partial_fit: a running mean over the rows of every chunk
+                    n_before = n_seen - len(X)
+                    noise_variance = (n_before * previous + len(X) * noise_variance) / n_seen
+            self.noise_variance_ = noise_variance
         if not incremental:
             self.retained_variance_ratio_ = self._retained_variance_of(X_std)
         if status == "interrupted":

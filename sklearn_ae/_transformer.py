@@ -27,6 +27,18 @@ class AutoencoderTransformer(_BaseAutoencoder):
     ----------
     {shared_attributes}
 
+    noise_variance_ : ndarray of shape (n_features_in_,) or None
+        For a variational model, the variance of each feature's observation
+        noise around the decoder's output, in original units (squared), as
+        ``PCA``'s ``noise_variance_`` for probabilistic PCA. The decoder's
+        likelihood follows ``loss``: a Gaussian (``"squared_error"``), whose
+        variance is the mean squared training residual of the feature when
+        decoding posterior samples (the value that maximises the ELBO); a
+        Laplace distribution (``"absolute_error"``) of scale the mean absolute
+        residual; a Bernoulli (``"binary_crossentropy"``), of variance
+        ``p (1 - p)``, averaged. ``partial_fit`` keeps a running mean over the
+        chunks. None for a model that is not variational.
+
     See Also
     --------
     sklearn.decomposition.PCA : Linear dimensionality reduction.
@@ -46,6 +58,8 @@ class AutoencoderTransformer(_BaseAutoencoder):
     >>> ae.get_feature_names_out()[:2].tolist()
     ['autoencodertransformer0', 'autoencodertransformer1']
     """
+
+    _models_observation_noise = True
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
