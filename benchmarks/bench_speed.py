@@ -56,6 +56,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn_ae import AutoencoderTransformer  # noqa: E402
 from sklearn_ae._net import _fused_adam  # noqa: E402
+from sklearn_ae._pca import PrincipalAxes  # noqa: E402
 
 LR = 1e-3
 ALPHA = 1e-4
@@ -109,8 +110,9 @@ def initial_module_and_data(X, n_components, batch_size, **params):
     seed = int(np.random.RandomState(SEED).randint(np.iinfo(np.int32).max))
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        module = est._build_module(X_std, n_components, seed)
-    return module, seed, torch.from_numpy(X_std)
+        X_std = torch.from_numpy(X_std)
+        module = est._build_module(X.shape[1], n_components, lambda: PrincipalAxes([X_std]))
+    return module, seed, X_std
 
 
 def torch_loop(module, X, epochs, batch_size, seed, fused=False):

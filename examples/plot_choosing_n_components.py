@@ -43,7 +43,12 @@ pca = PCA().fit(StandardScaler().fit_transform(X_roll))
 pca_kept = np.cumsum(pca.explained_variance_ratio_)
 
 ae = AutoencoderTransformer(
-    n_components=0.95, learning_rate_init=3e-3, n_iter_no_change=50, max_iter=1000, random_state=0
+    n_components=0.95,
+    learning_rate_init=3e-3,
+    n_iter_no_change=50,
+    max_iter=1000,
+    batch_size=64,
+    random_state=0,
 ).fit(X_roll)
 print(f"PCA keeps 95 % with {np.searchsorted(pca_kept, 0.95) + 1} components")
 print(f"the autoencoder keeps 95 % with {ae.n_components_}: {ae.n_components_scores_}")

@@ -11,7 +11,6 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
-from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
@@ -23,6 +22,7 @@ from ._modules import (
     VariationalAutoencoder,
 )
 from ._net import _AutoencoderNet, _fused_adam, _Monitor, elementwise_loss, output_link
+from ._pca import PrincipalAxes
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
 from ._streaming import _Blocks
@@ -345,36 +345,11 @@ def _resolve_device(device):
     return resolved
 
 
-def _fit_pca(X, n_components, seed):
-    """``PCA(n_components).fit(X)`` with a clear error when float32 ``X`` overflows it."""
-    try:
-        with np.errstate(all="ignore"):  # 0/0 variance ratio of constant X; overflow, below
-            pca = PCA(n_components=n_components, random_state=seed).fit(X)
-        overflowed = not np.all(np.isfinite(pca.components_))
-    except ValueError:  # scipy refuses a covariance that overflowed float32
-        overflowed = True
-    if overflowed:
-        raise ValueError(
-            "X has values too large for float32 training: PCA of the training rows "
-            "overflowed. Use standardize=True, rescale X or init='random'."
-        )
-    return pca
-
-
-def _pca_components(X, n_components, seed):
-    """PCA's components, mean and explained variances of ``X``.
-
-    The components and variances are zero-padded to ``n_components`` rows.
-    """
-    if isinstance(X, _Blocks):
-        return X.pca_components(n_components)
-    n_available = min(n_components, *X.shape)
-    pca = _fit_pca(X, n_available, seed)
-    components = np.zeros((n_components, X.shape[1]), dtype=X.dtype)
-    components[:n_available] = pca.components_
-    variances = np.zeros(n_components, dtype=X.dtype)
-    variances[:n_available] = pca.explained_variance_
-    return components, pca.mean_.astype(X.dtype), variances
+def _chunks(X_std, rows):
+    """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor."""
+    if isinstance(X_std, _Blocks):
+        return (X_std.block(b) for b in range(X_std.n_blocks))
+    return torch.split(X_std, rows)
 
 
 class _BaseAutoencoder(
@@ -539,25 +514,29 @@ class _BaseAutoencoder(
             )
         return sizes
 
-    def _check_n_components(self, X_std):
-        """The code size for standardized training rows ``X_std``."""
-        n_samples, n_features = X_std.shape
+    def _check_n_components(self, shape, principal_axes):
+        """The code size for standardized training rows of ``shape``.
+
+        ``principal_axes()`` gives their ``PrincipalAxes``, for a size set by
+        a fraction of variance.
+        """
+        n_samples, n_features = shape
         if self.n_components is None or isinstance(self.n_components, float):
             if n_samples < 2:
                 return 1
-            if isinstance(X_std, _Blocks):
-                return X_std.pca_n_components(self.n_components or _DEFAULT_VARIANCE)
-            fraction = self.n_components or _DEFAULT_VARIANCE
-            return int(_fit_pca(X_std, fraction, None).n_components_)
+            return principal_axes().n_components_for(self.n_components or _DEFAULT_VARIANCE)
         if self.n_components > n_features:
             raise ValueError(
                 f"n_components={self.n_components} must be between 1 and n_features={n_features}."
             )
         return self.n_components
 
-    def _build_module(self, X_std, n_components, seed):
-        """Instantiate the module for standardized training rows ``X_std``."""
-        n_features = X_std.shape[1]
+    def _build_module(self, n_features, n_components, principal_axes=None):
+        """Instantiate the module for training rows of ``n_features``.
+
+        ``principal_axes()`` gives the ``PrincipalAxes`` of the standardized
+        training rows, for ``init="pca"``; it is not called otherwise.
+        """
         if self.module is None:
             module = self._builtin_module(n_features, n_components)
         elif isinstance(self.module, torch.nn.Module):
@@ -571,7 +550,7 @@ class _BaseAutoencoder(
                 f"module must be a torch.nn.Module subclass, got {self.module!r}."
             )
         if self.init == "pca" and hasattr(module, "init_linear_path"):
-            components, mean, variances = _pca_components(X_std, n_components, seed)
+            components, mean, variances = principal_axes().components(n_components)
             kwargs = {}
             signature = inspect.signature(module.init_linear_path)
             if self.loss == "squared_error" and "explained_variance" in signature.parameters:
@@ -732,16 +711,19 @@ class _BaseAutoencoder(
                     + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
                     + ("Rescale those features." if self.standardize else "Use standardize=True.")
                 )
+            X_std = torch.from_numpy(X_std).to(device)
         if first_call:
-            n_components = self._check_n_components(X_std)
+            principal_axes = functools.cache(
+                lambda: PrincipalAxes(_chunks(X_std, self._chunk_rows(X.shape[1])))
+            )
+            n_components = self._check_n_components(X_std.shape, principal_axes)
 
         seed = _draw_seed(self.random_state)
         early_stopping = self.early_stopping and not incremental
         with _torch_seeded(seed, device):
             if first_call:
-                net = self._make_net(
-                    self._build_module(X_std, n_components, seed), seed, batch_size, device
-                ).initialize()
+                module = self._build_module(X.shape[1], n_components, principal_axes)
+                net = self._make_net(module, seed, batch_size, device).initialize()
             else:
                 net = copy.deepcopy(self.net_)  # a failed fit leaves the fitted model intact
                 net.batch_size = batch_size
@@ -755,8 +737,6 @@ class _BaseAutoencoder(
                     group.update(lr=self.learning_rate_init, weight_decay=self.alpha)
             net.validation_fraction = self.validation_fraction if early_stopping else None
             self._configure_net(net)
-            if not streamed:
-                X_std = torch.from_numpy(X_std).to(device)
             status = net.train_epochs(
                 X_std,
                 epochs=1 if incremental else self.max_iter,
@@ -913,10 +893,7 @@ class _BaseAutoencoder(
         deviation from their own mean, in standardized units. ``X_std`` is a tensor
         on the net's device or a ``_Blocks`` of them; one float32 forward pass.
         """
-        if isinstance(X_std, _Blocks):
-            chunks = (X_std.block(b) for b in range(X_std.n_blocks))
-        else:
-            chunks = torch.split(X_std, self._chunk_rows(X_std.shape[1]))
+        chunks = _chunks(X_std, self._chunk_rows(X_std.shape[1]))
         module = self.net_.module_
         module = getattr(module, "_orig_mod", module).eval()
         loss = self.net_.criterion_.loss
@@ -950,10 +927,7 @@ class _BaseAutoencoder(
         variance is the mean of ``p (1 - p)``. Draws the posterior samples
         from the global torch generator: call it under ``_torch_seeded``.
         """
-        if isinstance(X_std, _Blocks):
-            chunks = (X_std.block(b) for b in range(X_std.n_blocks))
-        else:
-            chunks = torch.split(X_std, self._chunk_rows(X_std.shape[1]))
+        chunks = _chunks(X_std, self._chunk_rows(X_std.shape[1]))
         module = net.module_
         module = getattr(module, "_orig_mod", module).train()
         loss = net.criterion_.loss

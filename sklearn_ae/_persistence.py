@@ -225,7 +225,7 @@ def loadable_device(saved, estimator_name):
 class PortableStateMixin:
     """Pickling through plain data (see the module's docstring).
 
-    The estimator must define ``_build_module(X_std, n_components, seed)`` and
+    The estimator must define ``_build_module(n_features, n_components)`` and
     ``_make_net(module, seed, batch_size, device)`` as ``fit`` uses them, and
     record its parameters at fit time in ``_params_at_fit``.
     """
@@ -246,14 +246,12 @@ class PortableStateMixin:
         if saved_net is None:
             return
         device = loadable_device(saved_net["device"], name)
-        # Rebuild the module and the net with the parameters ``fit`` used, on
-        # dummy rows (only their width matters), without touching the global
-        # random state; the saved weights then replace the fresh ones.
+        # Rebuild the module and the net with the parameters ``fit`` used,
+        # without touching the global random state; the saved weights then
+        # replace the fresh ones.
         template = type(self)(**{**self._params_at_fit, "init": "random"})
         with torch.random.fork_rng(devices=[]):
-            module = template._build_module(
-                np.zeros((2, self.n_features_in_), dtype=np.float32), self.n_components_, 0
-            )
+            module = template._build_module(self.n_features_in_, self.n_components_)
         net = template._make_net(module, saved_net["seed"], saved_net["batch_size"], device)
         self.net_ = load_net_state(net.initialize(), saved_net)
         self.device_ = device

@@ -113,45 +113,6 @@ class _Blocks:
             )
         return train, valid
 
-    def _pca(self):
-        """Mean, eigenvalues (descending) and eigenvectors of the covariance, by blocks.
-
-        Accumulates the mean and the scatter matrix over the blocks (memory grows
-        with ``n_features ** 2``, not with the number of rows); computed once.
-        """
-        if getattr(self, "_pca_result", None) is None:
-            n_features = self.data.shape[1]
-            total = np.zeros(n_features)
-            for b in range(self.n_blocks):
-                total += self.block(b).cpu().numpy().sum(axis=0, dtype=np.float64)
-            mean = total / len(self)
-            scatter = np.zeros((n_features, n_features))
-            for b in range(self.n_blocks):
-                centred = self.block(b).cpu().numpy() - mean
-                scatter += centred.T @ centred
-            eigenvalues, eigenvectors = np.linalg.eigh(scatter)
-            self._pca_result = mean, np.clip(eigenvalues[::-1], 0, None), eigenvectors[:, ::-1]
-        return self._pca_result
-
-    def pca_components(self, n_components):
-        """PCA's components, mean and explained variances of the rows.
-
-        The components and variances are zero-padded to ``n_components`` rows.
-        """
-        mean, eigenvalues, eigenvectors = self._pca()
-        n_available = min(n_components, *self.shape)
-        components = np.zeros((n_components, self.shape[1]), dtype=np.float32)
-        components[:n_available] = eigenvectors[:, :n_available].T
-        variances = np.zeros(n_components, dtype=np.float32)
-        variances[:n_available] = eigenvalues[:n_available] / max(len(self) - 1, 1)
-        return components, mean.astype(np.float32), variances
-
-    def pca_n_components(self, fraction):
-        """How many components PCA keeps to explain ``fraction`` of the variance."""
-        _, eigenvalues, _ = self._pca()
-        ratio = np.cumsum(eigenvalues) / max(eigenvalues.sum(), np.finfo(float).tiny)
-        return int(min(np.searchsorted(ratio, fraction, side="right") + 1, self.shape[1]))
-
 
 class _BlockIterator:
     """Mini-batches of a ``_Blocks`` view, block by block.

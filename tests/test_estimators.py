@@ -54,8 +54,10 @@ def test_same_random_state_gives_bit_identical_fits(Estimator, digits):
     assert first.loss_curve_ == second.loss_curve_
     for key, value in _outputs(first, X).items():
         assert_array_equal(value, _outputs(second, X)[key], err_msg=key)
-    other = Estimator(**{**FAST, "random_state": 1}).fit(X)
-    assert not np.array_equal(first.transform(X), other.transform(X))
+    # another seed trains differently (early stopping may keep the same PCA start)
+    trained = Estimator(**{**FAST, "early_stopping": False}).fit(X)
+    other = Estimator(**{**FAST, "early_stopping": False, "random_state": 1}).fit(X)
+    assert not np.array_equal(trained.transform(X), other.transform(X))
 
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)

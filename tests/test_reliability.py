@@ -226,7 +226,11 @@ def test_huge_but_finite_column_works(Estimator, X):
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 @pytest.mark.parametrize(
     "scale, standardize, match",
-    [(1e200, True, "too large to standardize"), (1e39, False, "too large for float32")],
+    [
+        (1e200, True, "too large to standardize"),
+        (1e39, False, "too large for float32"),  # beyond float32
+        (1e19, False, "variance .* overflows float32"),  # its variance is
+    ],
 )
 def test_unmanageable_magnitudes_raise_a_clear_error_at_fit(
     Estimator, scale, standardize, match, X
