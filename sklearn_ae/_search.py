@@ -3,9 +3,11 @@
 import math
 
 import numpy as np
+import torch
 from sklearn.base import clone
-from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
+
+from ._pca import PrincipalAxes
 
 # At least this share of the rows judges the sizes: a small validation set makes
 # the smallest qualifying size an optimistic choice.
@@ -55,7 +57,7 @@ def search_n_components(estimator, X, seed):
         return scores[k] >= fraction
 
     X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
-    high = min(int(PCA(n_components=fraction).fit(X_scaled).n_components_), n_features)
+    high = PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction)
     low = 0  # sizes <= low are known not to qualify
     while not qualifies(high) and high < n_features:
         low, high = high, min(2 * high, n_features)
