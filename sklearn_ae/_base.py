@@ -674,7 +674,7 @@ class _BaseAutoencoder(
         # A memmap larger than one block is read by blocks, never copied whole; a
         # smaller one takes the in-memory path and fits exactly as an array would.
         streamed = isinstance(X, np.memmap) and X.nbytes > _CHUNK_BYTES
-        X = validate_data(self, X, reset=first_call, dtype=[np.float64, np.float32])
+        X = self._validate_rows(X, reset=first_call)
         self._check_family(X)
         if first_call and not incremental and isinstance(self.n_components, float):
             best, scores = search_n_components(self, X, _draw_seed(self.random_state))
@@ -878,8 +878,11 @@ class _BaseAutoencoder(
         check_is_fitted(self)
         return self._validate_rows(X)
 
-    def _validate_rows(self, X):
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+    def _validate_rows(self, X, reset=False):
+        # scikit-learn's first finiteness check sums X: float32 values near the
+        # dtype's limit make that sum inf - inf, whose warning is not the user's
+        with np.errstate(invalid="ignore", over="ignore"):
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
 
     def _retained_variance_ratio(self, X):
         """Fraction of the variance of validated rows ``X`` that the reconstruction keeps."""
@@ -975,8 +978,11 @@ class _BaseAutoencoder(
             Z.dtype,
             standardize=False,
         )
-        decoded *= self.scale_.astype(Z.dtype)
-        decoded += self.mean_.astype(Z.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            decoded *= self.scale_.astype(Z.dtype)
+            decoded += self.mean_.astype(Z.dtype)
+        if not np.all(np.isfinite(decoded)):
+            raise _overflow_error(Z.dtype.name)
         return decoded
 
     def transform(self, X):

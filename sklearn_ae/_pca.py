@@ -11,13 +11,19 @@ threads competing with training for the cores.
 import numpy as np
 import torch
 
+_OVERFLOW = (
+    "X has values too large for float32 training: the variance of the training rows "
+    "overflows float32. Use standardize=True, rescale X or init='random'."
+)
+
 
 class PrincipalAxes:
     """Mean, variances and principal axes of rows given in chunks.
 
-    Accumulates each chunk's mean and scatter matrix in float64 and merges
-    them (the pairwise update of Chan, Golub and LeVeque), so memory grows with
-    ``n_features ** 2``, not with the number of rows. The axes are the
+    Computes each chunk's mean and scatter matrix in the chunk's dtype (as
+    scikit-learn's covariance solver computes in the data's dtype) and merges
+    them in float64 (the pairwise update of Chan, Golub and LeVeque): memory
+    grows with ``n_features ** 2``, not with the number of rows. The axes are the
     eigenvectors of the covariance matrix, signed as scikit-learn's ``PCA``
     signs its components.
 
@@ -42,10 +48,11 @@ class PrincipalAxes:
     def __init__(self, chunks):
         n, mean, scatter = 0, None, None
         for x in chunks:
-            x = x.double()
+            # each chunk in its own dtype, centred on its own mean; merged in float64
             chunk_mean = x.mean(dim=0)
             centred = x - chunk_mean
-            chunk_scatter = centred.T @ centred
+            chunk_scatter = (centred.T @ centred).double()
+            chunk_mean = chunk_mean.double()
             if mean is None:
                 mean, scatter = chunk_mean, chunk_scatter
             else:
@@ -54,6 +61,8 @@ class PrincipalAxes:
                 scatter += chunk_scatter + torch.outer(delta, delta) * (n * weight)
                 mean += delta * weight
             n += len(x)
+        if not torch.isfinite(scatter).all():
+            raise ValueError(_OVERFLOW)
         variances, axes = torch.linalg.eigh(scatter / max(n - 1, 1))
         variances, axes = variances.flip(0).clamp(min=0), axes.flip(1).T
         # scikit-learn's sign convention: the largest entry of each axis is positive
@@ -76,11 +85,7 @@ class PrincipalAxes:
         with np.errstate(over="ignore"):  # reported just below
             variances[:n_available] = self.variances[:n_available]
         if not np.all(np.isfinite(variances)):
-            raise ValueError(
-                "X has values too large for float32 training: the variance of the "
-                "training rows overflows float32. Use standardize=True, rescale X or "
-                "init='random'."
-            )
+            raise ValueError(_OVERFLOW)
         return components, self.mean.astype(np.float32), variances
 
     def n_components_for(self, fraction):
