@@ -345,6 +345,12 @@ def _resolve_device(device):
     return resolved
 
 
+def _reconstruction(module, x):
+    """The module's reconstruction of ``x`` (without the penalty a forward may add)."""
+    out = module(x)
+    return out[0] if isinstance(out, tuple) else out
+
+
 def _chunks(X_std, rows):
     """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor."""
     if isinstance(X_std, _Blocks):
@@ -906,8 +912,7 @@ class _BaseAutoencoder(
         n_rows, mean_sum = 0, np.zeros(X_std.shape[1])
         with torch.inference_mode():
             for x in chunks:
-                out = module(x)
-                reconstruction = out[0] if isinstance(out, tuple) else out
+                reconstruction = _reconstruction(module, x)
                 error += float(elementwise_loss(loss, reconstruction, x).sum())
                 mean = x.mean(dim=0)
                 scatter += float((x - mean).square().sum())
@@ -938,8 +943,7 @@ class _BaseAutoencoder(
         try:
             with torch.no_grad():
                 for x in chunks:
-                    out = module(x)
-                    reconstruction = out[0] if isinstance(out, tuple) else out
+                    reconstruction = _reconstruction(module, x)
                     if loss == "binary_crossentropy":
                         p = torch.sigmoid(reconstruction)
                         error = p * (1 - p)
@@ -959,8 +963,7 @@ class _BaseAutoencoder(
         loss = self.net_.criterion_.loss
 
         def error(module, x):
-            out = module(x)
-            reconstruction = out[0] if isinstance(out, tuple) else out
+            reconstruction = _reconstruction(module, x)
             err = elementwise_loss(loss, reconstruction.double(), x.double())
             return err if per_feature else err.mean(dim=1, keepdim=True)
 
