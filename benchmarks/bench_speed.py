@@ -23,7 +23,10 @@ Training contenders (fixed number of epochs, early stopping off, same batch size
 
 A second table repeats the fit comparison for smaller networks (``--networks``):
 how much faster than skorch's default path and PyOD training is depends on how
-much of an epoch the data path takes next to the matrix products.
+much of an epoch the data path takes next to the matrix products. Both tables
+also time those float32 matrix products alone (``products``): a floor on any
+implementation's fit time, so a baseline's time over it bounds the speed-up any
+implementation can have over that baseline.
 
 Inference contenders (``transform``, ``inverse_transform``, ``score_samples``) are
 compared with a hand-written ``torch.inference_mode()`` pass of the same module
@@ -215,7 +218,7 @@ def network_table(X, args, epochs, repeats, baselines, networks):
     lines = [
         f"fit by network size ({epochs} epochs; ratios of medians)",
         f"{'hidden_layer_sizes':<20}{'loop s':>8}{'ours s':>8}{'ours/loop':>11}"
-        f"{'skorch/ours':>13}{'PyOD/ours':>11}",
+        f"{'skorch/ours':>13}{'PyOD/ours':>11}{'products s':>12}{'skorch/products':>17}",
     ]
     for hidden in networks:
         rows, _ = bench_fit(
@@ -228,13 +231,21 @@ def network_table(X, args, epochs, repeats, baselines, networks):
             hidden_layer_sizes=hidden,
         )
         med = {name: statistics.median(times) for name, times in rows}
+        floor = matrix_product_floor(
+            X, args.n_components, epochs, args.batch_size, repeats, hidden_layer_sizes=hidden
+        )
         loop, mine = med["torch loop, fused Adam"], med["sklearn_ae"]
-        skorch, pyod = (
-            f"{med[name] / mine:.2f}" if name in med else "-"
-            for name in ("skorch default", "PyOD AutoEncoder")
+        skorch, pyod, skorch_floor = (
+            f"{med[name] / below:.2f}" if name in med else "-"
+            for name, below in [
+                ("skorch default", mine),
+                ("PyOD AutoEncoder", mine),
+                ("skorch default", floor),
+            ]
         )
         lines.append(
             f"{str(hidden):<20}{loop:>8.3f}{mine:>8.3f}{mine / loop:>11.2f}{skorch:>13}{pyod:>11}"
+            f"{floor:>12.3f}{skorch_floor:>17}"
         )
     return "\n".join(lines)
 
@@ -290,6 +301,59 @@ def bench_fit(X, n_components, epochs, batch_size, repeats, baselines, **params)
             elapsed, results[name] = timed(fn)
             times[name].append(elapsed)
     return list(times.items()), results
+
+
+def matrix_product_floor(X, n_components, epochs, batch_size, repeats, **params):
+    """Seconds the matrix products of the training take alone, median of ``repeats``.
+
+    Records the linear layers one training step of our module runs, then runs
+    their products for every step of ``epochs`` epochs over ``len(X)`` rows: the
+    forward product, the weight gradient and, where the layer's input needs one,
+    the input gradient, in float32, with nothing else (no activation, loss,
+    optimizer, shuffling or validation). Any float32 implementation training
+    this module on this machine takes at least that long, so the time of a
+    baseline divided by this floor bounds the speed-up any such implementation
+    can have over it.
+    """
+    module, _, X_std = initial_module_and_data(X, n_components, batch_size, **params)
+    layers = []
+    hooks = [
+        layer.register_forward_hook(lambda layer, args, _: layers.append((layer, args[0])))
+        for layer in module.modules()
+        if isinstance(layer, torch.nn.Linear)
+    ]
+    module(X_std[:batch_size])
+    for hook in hooks:
+        hook.remove()
+
+    n_samples = len(X)
+    steps = [batch_size] * (n_samples // batch_size) + [n_samples % batch_size] * bool(
+        n_samples % batch_size
+    )
+    operands = {
+        rows: [
+            (
+                torch.randn(rows, layer.in_features),
+                layer.weight.detach(),
+                layer.bias.detach(),
+                torch.randn(rows, layer.out_features),
+                inputs.requires_grad,
+            )
+            for layer, inputs in layers
+        ]
+        for rows in set(steps)
+    }
+
+    def products():
+        for _ in range(epochs):
+            for rows in steps:
+                for inputs, weight, bias, grad, input_grad in operands[rows]:
+                    torch.addmm(bias, inputs, weight.T)  # forward
+                    torch.mm(grad.T, inputs)  # weight gradient
+                    if input_grad:
+                        torch.mm(grad, weight)  # gradient for the layer below
+
+    return statistics.median(timed(products)[0] for _ in range(repeats))
 
 
 def per_epoch_overhead(n_features, n_components, epochs, repeats):
@@ -470,6 +534,15 @@ def run(args):
     print(
         f"fixed cost per fit (validation, statistics, float32 copy, PCA initialisation, "
         f"retained_variance_ratio_ pass): {1e3 * fixed:.0f} ms"
+    )
+    floor = matrix_product_floor(X, args.n_components, epochs, args.batch_size, repeats)
+    print(
+        f"matrix products alone of the same training (float32, nothing else): {floor:.3f} s; "
+        + ", ".join(
+            f"{name} / products {medians[name] / floor:.2f}"
+            for name in ("sklearn_ae", "skorch default")
+            if name in medians
+        )
     )
 
     networks = [parse_hidden(spec) for spec in args.networks.split(";") if spec]
