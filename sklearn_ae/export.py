@@ -7,7 +7,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._base import _reconstruction
 from ._validation import check_is_fitted
+
+#: The first torch whose ``torch.onnx.export`` takes ``dynamo=True``.
+MIN_TORCH_VERSION = (2, 5)
 
 #: Inputs and outputs of each exportable part: ``(input name, output name)``.
 _PARTS = {
@@ -38,9 +42,10 @@ class _ExportedPart(nn.Module):
         self.part = part
         self.score = getattr(estimator, "anomaly_score", None)
         # (De)standardization runs in float32, as ``transform`` and
-        # ``inverse_transform`` do on float32 rows.
-        self.register_buffer("mean", _float32(estimator.mean_))
-        self.register_buffer("scale", _float32(estimator.scale_))
+        # ``inverse_transform`` do on float32 rows. (Not named "mean": torch
+        # 2.5's exporter also names a node after the ``mean`` operation.)
+        self.register_buffer("feature_mean", _float32(estimator.mean_))
+        self.register_buffer("feature_scale", _float32(estimator.scale_))
         if part == "score_samples" and self.score == "likelihood":
             self.register_buffer("latent_mean", _float32(estimator.latent_mean_))
             self.register_buffer("latent_precision", _float32(estimator.latent_precision_))
@@ -48,21 +53,19 @@ class _ExportedPart(nn.Module):
 
     def forward(self, x):
         if self.part == "decoder":
-            return self.module.decode(x) * self.scale + self.mean
-        x = (x - self.mean) / self.scale
+            return self.module.decode(x) * self.feature_scale + self.feature_mean
+        x = (x - self.feature_mean) / self.feature_scale
         if self.part == "score_samples":
             return self._score_samples(x)
         codes = self.module.encode(x)
         if self.part == "encoder":
             return codes
-        return self.module.decode(codes) * self.scale + self.mean
+        return self.module.decode(codes) * self.feature_scale + self.feature_mean
 
     def _score_samples(self, x):
         """``AutoencoderOutlierDetector._scores`` of standardized rows, in torch."""
         if self.score == "reconstruction":
-            out = self.module(x)
-            reconstruction = out[0] if isinstance(out, tuple) else out
-            return -((reconstruction - x) ** 2).mean(dim=1)
+            return -((_reconstruction(self.module, x) - x) ** 2).mean(dim=1)
         codes = self.module.encode(x)
         energy = ((self.module.decode(codes) - x) ** 2).sum(dim=1)
         centred = codes - self.latent_mean
@@ -112,7 +115,8 @@ default="encoder"
     Raises
     ------
     ImportError
-        If ``onnx`` or ``onnxscript`` is not installed.
+        If ``onnx`` or ``onnxscript`` is not installed, or torch is older than
+        2.5 (the first with ``torch.onnx.export(dynamo=True)``).
 
     Notes
     -----
@@ -143,6 +147,11 @@ default="encoder"
         raise ValueError(f"part must be one of {sorted(_PARTS)}, got {part!r}.")
     if part == "score_samples" and not hasattr(estimator, "decision_function"):
         raise ValueError('part="score_samples" needs an AutoencoderOutlierDetector.')
+    if _torch_version() < MIN_TORCH_VERSION:
+        raise ImportError(
+            f"Exporting to ONNX needs torch>={'.'.join(map(str, MIN_TORCH_VERSION))}, "
+            f"found {torch.__version__}."
+        )
     try:
         import onnx
         import onnxscript  # noqa: F401  (torch's exporter needs it)
@@ -180,6 +189,11 @@ default="encoder"
     if path is not None:
         onnx.save(model, path)
     return model
+
+
+def _torch_version():
+    """torch's (major, minor) version."""
+    return tuple(int(part) for part in torch.__version__.split(".")[:2])
 
 
 __all__ = ["to_onnx"]

@@ -4,15 +4,19 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import NotFittedError
 
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer, to_onnx
+from sklearn_ae.export import MIN_TORCH_VERSION, _torch_version
 
 BATCH_SIZES = (1, 7, 300)
 
 
 @pytest.fixture(scope="module")
 def onnxruntime():
+    if _torch_version() < MIN_TORCH_VERSION:
+        pytest.skip("ONNX export needs torch>=" + ".".join(map(str, MIN_TORCH_VERSION)))
     pytest.importorskip("onnx")
     pytest.importorskip("onnxscript")
     return pytest.importorskip("onnxruntime")
@@ -110,4 +114,10 @@ def test_unfitted_or_unknown_part_raises(transformer):
 def test_missing_onnx_says_what_to_install(transformer, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes `import onnx` fail
     with pytest.raises(ImportError, match="pip install onnx onnxscript onnxruntime"):
+        to_onnx(transformer, "encoder")
+
+
+def test_old_torch_says_which_it_needs(transformer, monkeypatch):
+    monkeypatch.setattr(torch, "__version__", "2.4.1+cpu")
+    with pytest.raises(ImportError, match=r"needs torch>=2\.5, found 2\.4\.1\+cpu"):
         to_onnx(transformer, "encoder")
