@@ -11,7 +11,7 @@ from ._base import _reconstruction
 from ._validation import check_is_fitted
 
 #: The first torch whose ``torch.onnx.export`` takes ``dynamo=True``.
-MIN_TORCH_VERSION = (2, 5)
+_MIN_TORCH_VERSION = (2, 5)
 
 #: Inputs and outputs of each exportable part: ``(input name, output name)``.
 _PARTS = {
@@ -147,9 +147,9 @@ default="encoder"
         raise ValueError(f"part must be one of {sorted(_PARTS)}, got {part!r}.")
     if part == "score_samples" and not hasattr(estimator, "decision_function"):
         raise ValueError('part="score_samples" needs an AutoencoderOutlierDetector.')
-    if _torch_version() < MIN_TORCH_VERSION:
+    if _torch_version() < _MIN_TORCH_VERSION:
         raise ImportError(
-            f"Exporting to ONNX needs torch>={'.'.join(map(str, MIN_TORCH_VERSION))}, "
+            f"Exporting to ONNX needs torch>={'.'.join(map(str, _MIN_TORCH_VERSION))}, "
             f"found {torch.__version__}."
         )
     try:

@@ -8,15 +8,15 @@ import torch
 from sklearn.exceptions import NotFittedError
 
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer, to_onnx
-from sklearn_ae.export import MIN_TORCH_VERSION, _torch_version
+from sklearn_ae.export import _MIN_TORCH_VERSION, _torch_version
 
 BATCH_SIZES = (1, 7, 300)
 
 
 @pytest.fixture(scope="module")
 def onnxruntime():
-    if _torch_version() < MIN_TORCH_VERSION:
-        pytest.skip("ONNX export needs torch>=" + ".".join(map(str, MIN_TORCH_VERSION)))
+    if _torch_version() < _MIN_TORCH_VERSION:
+        pytest.skip("ONNX export needs torch>=" + ".".join(map(str, _MIN_TORCH_VERSION)))
     pytest.importorskip("onnx")
     pytest.importorskip("onnxscript")
     return pytest.importorskip("onnxruntime")
