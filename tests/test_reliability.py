@@ -347,7 +347,8 @@ class FaultyAutoencoder(MLPAutoencoder):
                 if self.fault == "interrupt":
                     raise KeyboardInterrupt
                 if self.fault == "sigint":
-                    os.kill(os.getpid(), signal.SIGINT)
+                    os.kill(os.getpid(), signal.SIGINT)  # Python raises at the next bytecode
+                    return out
                 if self.fault == "nan_loss":
                     return out * float("nan")
                 with torch.no_grad():
@@ -426,8 +427,21 @@ def test_ctrl_c_keeps_a_consistent_partial_model(Estimator, early_stopping, comp
         np.testing.assert_array_equal(getattr(estimator, method)(X), expected)
 
 
+@pytest.fixture
+def python_sigint_handler():
+    """Python's own SIGINT handler, which turns the signal into KeyboardInterrupt.
+
+    A shell starts background jobs with SIGINT ignored, and Python then keeps
+    ignoring it: install the handler a terminal's Ctrl-C would meet.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 @pytest.mark.skipif(os.name != "posix", reason="sends a POSIX signal")
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.usefixtures("python_sigint_handler")
 def test_a_real_sigint_during_fit_is_handled_like_ctrl_c(Estimator, X):
     estimator = _faulty(Estimator, "sigint", 2)
     with pytest.warns(UserWarning, match="Training interrupted by user"):
