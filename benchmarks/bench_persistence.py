@@ -72,8 +72,10 @@ def main():
 
     try:
         import onnxruntime
-    except ImportError:
-        print("onnxruntime not installed: no ONNX figures")
+
+        to_onnx(ae)  # needs onnx, onnxscript and a torch that exports
+    except ImportError as exc:
+        print(f"no ONNX figures: {exc}")
         return
     X32 = X.astype(np.float32)
     codes = ae.transform(X32)

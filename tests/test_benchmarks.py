@@ -1,0 +1,79 @@
+"""The benchmark scripts run: smoke runs on small data, nothing timed or compared.
+
+The scripts reach into the package's private helpers to build exactly what
+``fit`` builds; these runs catch a helper that moved before a benchmark session
+does. (``bench_quality.py`` runs for minutes; ``tests/test_quality.py`` guards
+the defaults it measures.)
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("matplotlib")  # the scripts' plots; keeps the runs comparable
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(*args):
+    """Run a benchmark script from the project root; its standard output."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_bench_speed_prints_every_table():
+    out = _run(
+        "benchmarks/bench_speed.py",
+        "--quick",
+        "--no-plots",
+        "--baselines",
+        "",
+        "--networks",
+        "16",
+    )
+    assert "sklearn_ae / torch loop with the same (fused) Adam" in out
+    assert "max rel. difference 0.0e+00" in out  # the fused loop's curve, to every digit
+    assert "matrix products alone of the same training" in out
+    assert "fit by network size" in out
+    assert "peak numpy memory of score_samples" in out
+
+
+def test_bench_partial_fit_compares_with_fit_and_reads_a_memmap():
+    out = _run(
+        "benchmarks/bench_partial_fit.py",
+        "--n-samples",
+        "4000",
+        "--chunk-rows",
+        "1000",
+        "--epochs",
+        "2",
+        "--test-rows",
+        "1000",
+        "--memmap-mib",
+        "8",  # smaller than one block: read whole, so leave room for a copy
+        "--headroom-mib",
+        "256",
+        "--random-state",
+        "0",
+    )
+    assert "mean held-out error ratio partial_fit / fit" in out
+    assert "score_samples on" in out and "rows ok" in out
+
+
+def test_bench_threads_runs_the_grid_searches():
+    out = _run("benchmarks/bench_threads.py", "--quick")
+    assert "n_jobs=2 (joblib default)" in out
+
+
+def test_bench_persistence_round_trips():
+    out = _run("-m", "benchmarks.bench_persistence")
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    for saver in ("pickle", "joblib"):
+        assert rows[saver][-1] == "True"  # the loaded model transforms identically
