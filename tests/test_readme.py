@@ -1,0 +1,28 @@
+"""The README's Python examples run as written and do what their comments say."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.mark.slow
+def test_readme_examples_run_in_order(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert len(blocks) >= 2
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), namespace)
+
+    printed = capsys.readouterr().out
+    assert "PCA" in printed and "AutoencoderTransformer" in printed
+    assert namespace["codes"].shape == (1797, 8)
+    assert namespace["X_back"].shape == namespace["X"].shape
+    assert namespace["errors"].shape == (1797,)
+    X_new = namespace["X_new"]
+    assert set(np.unique(namespace["labels"])) <= {-1, 1}
+    assert namespace["scores"].shape == (len(X_new),)
+    assert namespace["per_feature"].shape == X_new.shape
