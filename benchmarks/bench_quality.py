@@ -141,6 +141,16 @@ class _PyOD:
         return -self.model.decision_function(X)
 
 
+def _available_adbench(names):
+    """``(name, X, y)`` of each ADBench file present; a line for each one missing."""
+    for name in names:
+        data = load_adbench(name)
+        if data is None:
+            print(f"{name:<16} (not available)")
+        else:
+            yield name, *data
+
+
 def run_detection(quick):
     names = ADBENCH_NAMES[:10] if quick else ADBENCH_NAMES
     contenders = list(detectors())
@@ -148,12 +158,7 @@ def run_detection(quick):
     seconds = {name: 0.0 for name, _ in contenders}
     header = " ".join(f"{name:>17}" for name, _ in contenders)
     print(f"Detection: ROC-AUC, fit on all rows and score them\n{'data set':<16} {header}")
-    for data_name in names:
-        data = load_adbench(data_name)
-        if data is None:
-            print(f"{data_name:<16} (not available)")
-            continue
-        X, y = data
+    for data_name, X, y in _available_adbench(names):
         row = []
         for name, make in contenders:
             start = time.perf_counter()
@@ -213,12 +218,7 @@ def run_novelty(alpha=None):
     )
     print(f"{'data set':<16} " + " ".join(f"{name:>22}" for name in contenders))
     results = {name: [] for name in contenders}
-    for data_name in ADBENCH_NAMES:
-        data = load_adbench(data_name)
-        if data is None:
-            print(f"{data_name:<16} (not available)")
-            continue
-        X, y = data
+    for data_name, X, y in _available_adbench(ADBENCH_NAMES):
         inliers, outliers = X[y == 0], X[y == 1]
         row = []
         for name, make in contenders.items():
