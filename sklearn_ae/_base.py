@@ -5,6 +5,7 @@ import copy
 import functools
 import inspect
 import math
+import re
 import warnings
 from numbers import Integral, Real
 
@@ -274,11 +275,38 @@ n_components_ : int
         Device the model lives on."""
 
 
-def fill_doc(obj):
-    """Insert the shared parameter and attribute sections into ``obj.__doc__``."""
+def _replace_entries(section, entries):
+    """``section`` (a numpydoc block) with the entries named in ``entries`` replaced.
+
+    An entry starts at a line ``name : ...`` (the first line of the section, or
+    a line indented by four spaces) and runs to the next entry.
+    """
+    if not entries:
+        return section
+    pieces = re.split(r"(?m)^(?=(?:    )?\w+ : )", section)
+    replaced = []
+    for piece in pieces:
+        name = piece.strip().split(" : ", 1)[0]
+        if name in entries:
+            ending = "\n\n" if piece.endswith("\n\n") else ""
+            piece = ("    " if piece.startswith("    ") else "") + entries[name] + ending
+        replaced.append(piece)
+    return "".join(replaced)
+
+
+def fill_doc(obj=None, *, parameters=None):
+    """Insert the shared parameter and attribute sections into ``obj.__doc__``.
+
+    ``parameters`` maps parameter names to the text of their entry in this
+    class, for the parameters whose meaning or default differ from the shared
+    text.
+    """
+    if obj is None:
+        return functools.partial(fill_doc, parameters=parameters)
     default = inspect.signature(obj).parameters["n_components"].default
+    shared = SHARED_PARAMETERS.replace("{n_components_default}", str(default))
     obj.__doc__ = obj.__doc__.format(
-        shared_parameters=SHARED_PARAMETERS.replace("{n_components_default}", str(default)),
+        shared_parameters=_replace_entries(shared, parameters),
         shared_attributes=SHARED_ATTRIBUTES,
     )
     return obj
@@ -371,6 +399,10 @@ class _BaseAutoencoder(
     # Whether fit estimates a variational decoder's observation noise
     # (``noise_variance_``), which ``sample`` adds.
     _models_observation_noise = False
+
+    # Whether reaching max_iter without converging raises a ConvergenceWarning
+    # (not for a detector, whose max_iter is a deliberately short budget).
+    _warns_at_max_iter = True
 
     _parameter_constraints: dict = {
         "n_components": [
@@ -785,7 +817,7 @@ class _BaseAutoencoder(
             self.retained_variance_ratio_ = self._retained_variance_of(X_std)
         if status == "interrupted":
             warnings.warn("Training interrupted by user.", UserWarning, stacklevel=3)
-        elif status == "max_iter" and not incremental:
+        elif status == "max_iter" and not incremental and self._warns_at_max_iter:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
                 "hasn't converged yet.",

@@ -8,18 +8,68 @@ from sklearn.base import OutlierMixin
 
 from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
 from ._net import elementwise_loss, output_link
+from ._pca import PrincipalAxes
 from ._validation import Interval, StrOptions, _fit_context
+
+# Robust scaling reads its quantiles from at most this many rows, evenly spaced:
+# the median and quartiles of 100 000 rows are within about 0.5 % of a
+# standard deviation of the full data's, and a memmap is never read whole.
+_ROBUST_MAX_ROWS = 100_000
+
+# The IQR of a normal distribution in standard deviations: dividing by it puts
+# robust scales in the units of a standard deviation.
+_NORMAL_IQR = 1.3489795003921634
 
 # The 'auto' threshold: a training score more than this many robust standard
 # deviations (1.4826 * MAD) below the median score marks an outlier.
 _AUTO_ROBUST_Z = 3.0
 
+# With fewer than this many training rows per feature, the likelihood score
+# measures residuals within the leading n_samples // _ROWS_PER_RESIDUAL_AXIS
+# principal axes of the training rows only (see _residual_axes).
+_ROWS_PER_RESIDUAL_AXIS = 4
+
+# The residual axes need the covariance of the features: computed up to this width.
+_MAX_RESIDUAL_AXES_WIDTH = 4096
+
+# Where offset_ lies between the last flagged training score and the next.
+_CUT_POSITION = 0.01
+
 # Floor of noise_variance_ (standardized units), for models that reconstruct
 # their training rows exactly (n_components_ == n_features_in_).
 _MIN_NOISE_VARIANCE = 1e-6
 
+# Entries of the shared parameter documentation whose default or meaning
+# differ for the detector.
+_DETECTOR_PARAMETERS = {
+    "standardize": """standardize : "robust" or bool, default="robust"
+        How features are scaled inside the estimator before training and
+        scoring. ``"robust"`` centres each feature on its median and divides
+        by its interquartile range over 1.349 (a standard deviation for normal
+        data), so that a few extreme rows, the anomalies themselves, neither
+        set the units nor squeeze the bulk of a heavy-tailed feature into a
+        narrow band; a feature whose interquartile range is zero falls back
+        to its standard deviation, and a constant one to 1. The quantiles are
+        read from at most 100 000 evenly spaced rows (``partial_fit``: from
+        its first chunk). ``True`` z-scores each feature with its mean and
+        standard deviation; ``False`` leaves X as it is. Reconstruction errors
+        and scores are measured in the scaled units; ``inverse_transform``
+        returns original units.""",
+    "max_iter": """max_iter : int, default=5
+        Number of epochs of training. Networks reconstruct the bulk of the
+        data before they learn its outliers, so the detector trains briefly
+        from PCA's solution: reaching ``max_iter`` is the budget running out,
+        not a failure to converge, and raises no ``ConvergenceWarning``.""",
+    "early_stopping": """early_stopping : bool, default=False
+        Whether to hold out ``validation_fraction`` of the rows and stop when
+        their reconstruction error stops improving, restoring the weights of
+        the best validation epoch (the starting weights, PCA's solution with
+        ``init="pca"``, count as epoch 0). Off by default: the short budget
+        of ``max_iter`` already stops training early, and every row is used.""",
+}
 
-@fill_doc
+
+@fill_doc(parameters=_DETECTOR_PARAMETERS)
 class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     """Outlier detection by autoencoder reconstruction error, used like ``IsolationForest``.
 
@@ -33,6 +83,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     by ``noise_variance_``. ``anomaly_score="reconstruction"`` scores by
     reconstruction error alone.
 
+    The default model is chosen to carry over to data it was not tuned on
+    (the user guide gives the evidence): features are scaled robustly (median
+    and interquartile range), the network starts from PCA's solution for 95 %
+    of the variance and trains for a short budget of 5 epochs, before it
+    learns to reconstruct the outliers among its training rows.
+
     Conventions follow ``IsolationForest``: ``score_samples`` is higher for
     normal rows, ``decision_function`` is ``score_samples - offset_`` (negative
     for outliers) and ``predict`` returns -1 for outliers and +1 for inliers.
@@ -43,8 +99,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     contamination : "auto" or float, default="auto"
         Expected proportion of outliers in the training data, in (0, 0.5]. A
-        float sets ``offset_`` to that percentile of the training scores, so
-        that fraction of the training rows is predicted -1. ``"auto"`` flags the
+        float sets ``offset_`` midway between the training scores ranked
+        ``round(contamination * n_samples)`` and the next, so that this share of
+        the training rows is predicted -1 (to the nearest row) and, as the
+        training scores generalise (see the user guide), about the same share
+        of new inliers. ``"auto"`` flags the
         training rows whose score lies more than 3 robust standard deviations
         (1.4826 times the median absolute deviation of the scores) below the
         median score.
@@ -75,7 +134,18 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     noise_variance_ : float
         Mean squared residual of the training rows per discarded dimension
-        (``n_features_in_ - n_components_``), as in probabilistic PCA.
+        (the residual's dimensions less ``n_components_``), as in
+        probabilistic PCA.
+
+    residual_axes_ : ndarray of shape (n_residual_axes, n_features_in_) or None
+        With fewer than 4 training rows per feature, the leading
+        ``n_samples // 4`` principal axes of the scaled training rows: the
+        likelihood score measures residuals within them only. A few rows span
+        few directions: a new row's residual along the others is large
+        whatever its kind, while every training row's is zero there, so
+        without this cut new inliers would score far below the training rows
+        (on 154 rows of 512 image-embedding features, 40 % of new inliers
+        were flagged at ``contamination=0.05``; 8 % with it). None otherwise.
 
     See Also
     --------
@@ -101,6 +171,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     _parameter_constraints: dict = {
         **_BaseAutoencoder._parameter_constraints,
+        "standardize": [
+            *_BaseAutoencoder._parameter_constraints["standardize"],
+            StrOptions({"robust"}),
+        ],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "anomaly_score": [StrOptions({"likelihood", "reconstruction", "elbo"})],
     }
@@ -112,12 +186,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         hidden_layer_sizes=None,
         activation="relu",
         init="pca",
-        standardize=True,
+        standardize="robust",
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=True,
+        max_iter=5,
+        early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -174,13 +248,42 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.contamination = contamination
         self.anomaly_score = anomaly_score
 
+    _warns_at_max_iter = False
+
+    def _update_statistics(self, X, first_call):
+        if self.standardize != "robust":
+            return super()._update_statistics(X, first_call)
+        if not first_call:  # partial_fit keeps the scaling of its first chunk
+            return self.mean_, self._var, self.n_samples_seen_ + len(X)
+        rows = X
+        if len(X) > _ROBUST_MAX_ROWS:
+            rows = X[np.linspace(0, len(X) - 1, _ROBUST_MAX_ROWS).astype(np.intp)]
+        rows = np.asarray(rows, dtype=np.float64)
+        q1, median, q3 = np.percentile(rows, [25, 50, 75], axis=0)
+        scale = (q3 - q1) / _NORMAL_IQR
+        tied = ~(scale > 0)  # most rows share one value: the IQR says nothing
+        if np.any(tied):
+            scale[tied] = rows[:, tied].std(axis=0)
+        if not (np.all(np.isfinite(median)) and np.all(np.isfinite(scale))):
+            raise ValueError(
+                "Feature statistics overflowed: X has values too large to scale "
+                "in float64 (e.g. 1e200). Rescale those features before fitting."
+            )
+        return median, scale**2, len(X)
+
     def _codes_and_energy(self, X):
         """Codes and squared residual norms of validated rows, float64."""
         loss = self.net_.criterion_.loss
 
+        axes = getattr(self, "residual_axes_", None)  # absent from models saved before it
+        if axes is not None:
+            axes = torch.as_tensor(axes, dtype=torch.float64, device=self.net_.device)
+
         def codes_and_energy(module, x):
             codes = module.encode(x)
             residual = output_link(loss, module.decode(codes)).double() - x.double()
+            if axes is not None:
+                residual = residual @ axes.T
             return torch.cat([codes.double(), (residual**2).sum(1, keepdim=True)], dim=1)
 
         out = self._map_rows(X, codes_and_energy, self.n_components_ + 1, np.float64)
@@ -214,14 +317,25 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 "anomaly_score='elbo' needs a variational model: set variational=True."
             )
 
+    def _residual_axes(self, X):
+        """``residual_axes_`` for validated training rows ``X`` (see the attribute)."""
+        n_axes = len(X) // _ROWS_PER_RESIDUAL_AXIS
+        n_features = X.shape[1]
+        if n_axes >= n_features or n_features > _MAX_RESIDUAL_AXES_WIDTH or not n_axes:
+            return None
+        X_std = self._standardized(X, self.mean_, self.scale_, np.float64)
+        return PrincipalAxes([torch.from_numpy(X_std)]).axes[:n_axes]
+
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
+        self.residual_axes_ = self._residual_axes(X)
         codes, energy = self._codes_and_energy(X)
         covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(X) > 1 else np.eye(1)
         ridge = 1e-9 * max(np.trace(covariance), 1.0)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_precision_ = np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
-        n_discarded = max(self.n_features_in_ - self.n_components_, 1)
+        width = self.n_features_in_ if self.residual_axes_ is None else len(self.residual_axes_)
+        n_discarded = max(width - self.n_components_, 1)
         self.noise_variance_ = max(float(energy.mean()) / n_discarded, _MIN_NOISE_VARIANCE)
         scores = self._scores(X)
         if self.contamination == "auto":
@@ -229,7 +343,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             mad = np.median(np.abs(scores - median))
             self.offset_ = float(median - _AUTO_ROBUST_Z * 1.4826 * mad)
         else:
-            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+            self.offset_ = _share_cut(scores, self.contamination)
         return scores
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -363,3 +477,22 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         labels = np.ones(len(decision), dtype=int)
         labels[decision < 0] = -1
         return labels
+
+
+def _share_cut(scores, share):
+    """A threshold below which ``j = round(share * len(scores))`` of ``scores`` lie.
+
+    Just above the ``j``-th lowest score (1 % of the way to the next), so that
+    exactly ``j`` training rows are flagged (ties aside), and a new row
+    exchangeable with the ``n`` training rows falls below it with probability
+    about ``j / (n + 1)``: ``share`` itself. A linearly interpolated percentile
+    flags two of 100 rows for ``share=0.01``, and new rows at twice that rate.
+    """
+    ordered = np.sort(scores)
+    n_flagged = int(round(share * len(ordered)))
+    if n_flagged == 0:
+        return float(ordered[0] - (abs(ordered[0]) + 1.0))
+    if n_flagged >= len(ordered):
+        return float(ordered[-1] + (abs(ordered[-1]) + 1.0))
+    last, following = ordered[n_flagged - 1], ordered[n_flagged]
+    return float(last + _CUT_POSITION * (following - last))

@@ -25,6 +25,54 @@ ADBENCH_NAMES = (
 )
 
 
+#: The benchmark files in three groups, each listed in a fixed order: the
+#: classical and larger files by their ADBench number, the image embeddings
+#: by name. Within each group, the files at even positions (first, third, ...)
+#: form the tuning half, on which defaults are chosen; the others form the
+#: confirming half, on which they are checked.
+ADBENCH_GROUPS = {
+    "classical": (
+        "6_cardio",
+        "14_glass",
+        "18_Ionosphere",
+        "20_letter",
+        "22_magic.gamma",
+        "24_mnist",
+        "29_Pima",
+        "32_shuttle",
+        "38_thyroid",
+        "40_vowels",
+        "42_WBC",
+        "45_wine",
+    ),
+    "larger": (
+        "1_ALOI",
+        "5_campaign",
+        "8_celeba",
+        "10_cover",
+        "11_donors",
+        "16_http",
+        "33_skin",
+        "34_smtp",
+    ),
+    "embeddings": tuple(
+        f"MVTec-AD_{name}"
+        for name in ("bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather")
+    ),
+}
+
+#: Rows kept of a larger file: a sample drawn with ``np.random.RandomState(0)``.
+MAX_ROWS = 20_000
+
+
+def adbench_half(name):
+    """``"tuning"`` or ``"confirming"``: the half of its group that file ``name`` is in."""
+    for names in ADBENCH_GROUPS.values():
+        if name in names:
+            return "tuning" if names.index(name) % 2 == 0 else "confirming"
+    raise KeyError(name)
+
+
 def adbench_dir():
     """Folder of the ADBench ``.npz`` files, or None when it is absent.
 
@@ -43,10 +91,19 @@ def adbench_dir():
     return None
 
 
-def load_adbench(name):
-    """``(X, y)`` of one ADBench file (y: 1 anomaly, 0 normal), or None if absent."""
+def load_adbench(name, max_rows=None):
+    """``(X, y)`` of one ADBench file (y: 1 anomaly, 0 normal), or None if absent.
+
+    With ``max_rows``, a file with more rows is subsampled to that many, in
+    their original order, by ``np.random.RandomState(0)``: the same rows for
+    every estimator compared.
+    """
     folder = adbench_dir()
     if folder is None or not (folder / f"{name}.npz").exists():
         return None
     with np.load(folder / f"{name}.npz") as data:
-        return data["X"].astype(np.float64), data["y"].astype(int)
+        X, y = data["X"].astype(np.float64), data["y"].astype(int)
+    if max_rows is not None and len(X) > max_rows:
+        keep = np.sort(np.random.RandomState(0).choice(len(X), max_rows, replace=False))
+        X, y = X[keep], y[keep]
+    return X, y

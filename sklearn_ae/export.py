@@ -50,6 +50,8 @@ class _ExportedPart(nn.Module):
             self.register_buffer("latent_mean", _float32(estimator.latent_mean_))
             self.register_buffer("latent_precision", _float32(estimator.latent_precision_))
             self.noise_variance = float(estimator.noise_variance_)
+            axes = getattr(estimator, "residual_axes_", None)
+            self.register_buffer("residual_axes", None if axes is None else _float32(axes))
 
     def forward(self, x):
         if self.part == "decoder":
@@ -67,7 +69,10 @@ class _ExportedPart(nn.Module):
         if self.score == "reconstruction":
             return -((_reconstruction(self.module, x) - x) ** 2).mean(dim=1)
         codes = self.module.encode(x)
-        energy = ((self.module.decode(codes) - x) ** 2).sum(dim=1)
+        residual = self.module.decode(codes) - x
+        if self.residual_axes is not None:
+            residual = residual @ self.residual_axes.T
+        energy = (residual**2).sum(dim=1)
         centred = codes - self.latent_mean
         mahalanobis = ((centred @ self.latent_precision) * centred).sum(dim=1)
         return -0.5 * (mahalanobis + energy / self.noise_variance)

@@ -507,6 +507,8 @@ def _fail_nan_weights(estimator, X):
 
 
 def _fail_warning_as_error(estimator, X):
+    if not estimator._warns_at_max_iter:
+        pytest.skip("the detector's max_iter is a budget: reaching it raises no warning")
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
         estimator.set_params(max_iter=1).fit(X)
