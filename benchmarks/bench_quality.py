@@ -48,7 +48,6 @@ from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
@@ -124,7 +123,7 @@ def detectors():
         print("(PyOD not installed: its AutoEncoder, KNN and ECOD are skipped)")
     else:
         yield "PyOD AutoEncoder", lambda: _PyOD(AutoEncoder(random_state=SEED, verbose=0))
-        yield "PyOD KNN (std.)", lambda: make_pipeline(StandardScaler(), _PyOD(KNN()))
+        yield "PyOD KNN (std.)", lambda: _PyOD(KNN(), standardize=True)
         yield "ECOD", lambda: _PyOD(ECOD())
     yield "ours", lambda: AutoencoderOutlierDetector(random_state=SEED)
 
@@ -132,14 +131,19 @@ def detectors():
 class _PyOD:
     """PyOD detectors score 'higher is more abnormal'; flip to scikit-learn's sign."""
 
-    def __init__(self, model):
+    def __init__(self, model, standardize=False):
         self.model = model
+        self.scaler = StandardScaler() if standardize else None
 
     def fit(self, X, y=None):
+        if self.scaler is not None:
+            X = self.scaler.fit_transform(X)
         self.model.fit(X)
         return self
 
     def score_samples(self, X):
+        if self.scaler is not None:
+            X = self.scaler.transform(X)
         return -self.model.decision_function(X)
 
 
@@ -175,6 +179,9 @@ def run_detection(groups=None):
     )
     results = {}
     for group, data_name, X, y in _group_files(groups):
+        if not results:  # one untimed fit each first: imports and one-off set-up
+            for _, make in contenders:
+                make().fit(X[:64]).score_samples(X[:64])
         row = {}
         for name, make in contenders:
             start = time.perf_counter()

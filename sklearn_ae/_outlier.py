@@ -301,7 +301,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 return (err + module.kl_divergence(x).double() / x.shape[1])[:, None]
 
             return -self._map_rows(X, negative_elbo, 1, np.float64)[:, 0]
-        codes, energy = self._codes_and_energy(X)
+        return self._likelihood(*self._codes_and_energy(X))
+
+    def _likelihood(self, codes, energy):
+        """The ``"likelihood"`` score of rows with these codes and residual energies."""
         centred = codes - self.latent_mean_
         mahalanobis = np.einsum("ij,jk,ik->i", centred, self.latent_precision_, centred)
         with np.errstate(over="ignore"):  # an overflow is reported just below
@@ -317,14 +320,22 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 "anomaly_score='elbo' needs a variational model: set variational=True."
             )
 
+    def _check_n_components(self, shape, principal_axes):
+        # keep the training rows' axes for _residual_axes, which runs just after
+        self._fit_principal_axes = principal_axes
+        return super()._check_n_components(shape, principal_axes)
+
     def _residual_axes(self, X):
         """``residual_axes_`` for validated training rows ``X`` (see the attribute)."""
+        principal_axes = vars(self).pop("_fit_principal_axes", None)
         n_axes = len(X) // _ROWS_PER_RESIDUAL_AXIS
         n_features = X.shape[1]
         if n_axes >= n_features or n_features > _MAX_RESIDUAL_AXES_WIDTH or not n_axes:
             return None
-        X_std = self._standardized(X, self.mean_, self.scale_, np.float64)
-        return PrincipalAxes([torch.from_numpy(X_std)]).axes[:n_axes]
+        if principal_axes is None:  # partial_fit, or a size searched on other rows
+            X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
+            principal_axes = lambda: PrincipalAxes([torch.from_numpy(X_std)])  # noqa: E731
+        return principal_axes().axes[:n_axes].astype(np.float32)
 
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
@@ -337,7 +348,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         width = self.n_features_in_ if self.residual_axes_ is None else len(self.residual_axes_)
         n_discarded = max(width - self.n_components_, 1)
         self.noise_variance_ = max(float(energy.mean()) / n_discarded, _MIN_NOISE_VARIANCE)
-        scores = self._scores(X)
+        if self.anomaly_score == "likelihood":
+            scores = self._likelihood(codes, energy)
+        else:
+            scores = self._scores(X)
         if self.contamination == "auto":
             median = np.median(scores)
             mad = np.median(np.abs(scores - median))

@@ -102,6 +102,14 @@ def test_detector_scores_match_score_samples(X, anomaly_score, onnxruntime):
     assert np.mean(labels == detector.predict(X)) > 0.99
 
 
+def test_detector_scores_match_with_residual_axes(X, onnxruntime):
+    """Few rows per feature: the graph measures residuals along ``residual_axes_`` too."""
+    X_few = X[:20].astype(np.float32)  # 20 rows of 7 features: 5 residual axes
+    detector = AutoencoderOutlierDetector(hidden_layer_sizes=(8,), random_state=0).fit(X_few)
+    assert detector.residual_axes_.shape == (5, 7)
+    _assert_parity(to_onnx(detector, "score_samples"), onnxruntime, X, detector.score_samples(X))
+
+
 def test_unfitted_or_unknown_part_raises(transformer):
     with pytest.raises(NotFittedError):
         to_onnx(AutoencoderTransformer(), "encoder")
