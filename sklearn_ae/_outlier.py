@@ -32,6 +32,9 @@ _ROWS_PER_RESIDUAL_AXIS = 4
 # The residual axes need the covariance of the features: computed up to this width.
 _MAX_RESIDUAL_AXES_WIDTH = 4096
 
+# Width of the default hidden layers.
+_HIDDEN_WIDTH = 64
+
 # Where offset_ lies between the last flagged training score and the next.
 _CUT_POSITION = 0.01
 
@@ -42,6 +45,13 @@ _MIN_NOISE_VARIANCE = 1e-6
 # Entries of the shared parameter documentation whose default or meaning
 # differ for the detector.
 _DETECTOR_PARAMETERS = {
+    "hidden_layer_sizes": """hidden_layer_sizes : tuple of int or None, default=None
+        Widths of the encoder's hidden layers; the decoder mirrors them. None
+        gives two hidden layers of 64: on the benchmark files' tuning half,
+        wider layers (the transformer's ``min(256, max(64, 2 * n_features))``)
+        ranked anomalies no better (mean ROC-AUC within 0.003 in every group)
+        and cost up to twice the time on wide data. ``()`` gives a linear
+        autoencoder.""",
     "standardize": """standardize : "robust" or bool, default="robust"
         How features are scaled inside the estimator before training and
         scoring. ``"robust"`` centres each feature on its median and divides
@@ -249,6 +259,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.anomaly_score = anomaly_score
 
     _warns_at_max_iter = False
+
+    def _hidden_layer_sizes(self, n_features):
+        if self.hidden_layer_sizes is None:
+            return (_HIDDEN_WIDTH, _HIDDEN_WIDTH)
+        return super()._hidden_layer_sizes(n_features)
 
     def _update_statistics(self, X, first_call):
         if self.standardize != "robust":
