@@ -32,6 +32,7 @@ Usage::
     python benchmarks/bench_quality.py              # reduction and detection
     python benchmarks/bench_quality.py reduction    # one of them
     python benchmarks/bench_quality.py detection --groups classical embeddings
+    python benchmarks/bench_quality.py detection --groups embeddings --repeats 3
     python benchmarks/bench_quality.py novelty
 
 ADBench files are read from ``../shared/datasets/adbench`` (or
@@ -168,8 +169,12 @@ def _summary_rows(results, group):
     yield f"{group}, all", names
 
 
-def run_detection(groups=None):
-    """ROC-AUC and fit+score time of every detector, per file and per group half."""
+def run_detection(groups=None, repeats=1):
+    """ROC-AUC and fit+score time of every detector, per file and per group half.
+
+    Each time is the fastest of ``repeats`` fits; every detector is seeded, so
+    the scores of the repeats are the same.
+    """
     contenders = list(detectors())
     width = max(len(name) for name, _ in contenders) + 1
     header = " ".join(f"{name:>{width}}" for name, _ in contenders)
@@ -184,9 +189,12 @@ def run_detection(groups=None):
                 make().fit(X[:64]).score_samples(X[:64])
         row = {}
         for name, make in contenders:
-            start = time.perf_counter()
-            scores = make().fit(X).score_samples(X)
-            row[name] = (roc_auc_score(y, -scores), time.perf_counter() - start)
+            seconds = []
+            for _ in range(repeats):  # the fastest of the repeats: the least disturbed
+                start = time.perf_counter()
+                scores = make().fit(X).score_samples(X)
+                seconds.append(time.perf_counter() - start)
+            row[name] = (roc_auc_score(y, -scores), min(seconds))
         results[group, data_name] = row
         cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, _ in contenders)
         print(f"{data_name:<18} {adbench_half(data_name):<10} {cells}", flush=True)
@@ -261,14 +269,18 @@ def main():
         choices=list(ADBENCH_GROUPS),
         help="detection and novelty: only these groups of files",
     )
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="detection: time the fastest of this many fits"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", message=".*hasn't converged.*")
+    warnings.filterwarnings("ignore", message="Precision loss occurred")  # ECOD's skewness
     if args.protocol in (None, "both", "reduction"):
         run_reduction()
         print()
     if args.protocol in (None, "both", "detection"):
-        run_detection(args.groups)
+        run_detection(args.groups, args.repeats)
     if args.protocol == "novelty":
         run_novelty(args.groups)
 
