@@ -50,8 +50,7 @@ SHARED_PARAMETERS = """\
 n_components : int, float or None, default={n_components_default}
         Size of the code (latent space), as ``PCA``'s ``n_components``:
 
-        - an int from 1 to ``min(n_samples, n_features)``, as for PCA (a bool is
-          rejected);
+        - an int from 1 to the number of features;
         - a float in (0, 1): the fraction of variance to keep. ``fit`` holds out
           a quarter of the rows (``validation_fraction`` if larger) and picks
           the smallest size whose
