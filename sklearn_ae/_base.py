@@ -563,11 +563,9 @@ class _BaseAutoencoder(
             if n_samples < 2:
                 return 1
             return principal_axes().n_components_for(self.n_components or _DEFAULT_VARIANCE)
-        if self.n_components > min(n_samples, n_features):
-            # PCA's rule: more axes than rows or features are not determined by the data
+        if self.n_components > n_features:
             raise ValueError(
-                f"n_components={self.n_components} must be between 1 and "
-                f"min(n_samples, n_features)={min(n_samples, n_features)}."
+                f"n_components={self.n_components} must be between 1 and n_features={n_features}."
             )
         return self.n_components
 
@@ -709,12 +707,6 @@ class _BaseAutoencoder(
     @_atomic
     def _fit(self, X, *, incremental):
         """Train on validated rows ``X``; one epoch if ``incremental``."""
-        if isinstance(self.n_components, bool):  # an Integral, but surely a mistake
-            raise InvalidParameterError(
-                f"The 'n_components' parameter of {type(self).__name__} must be an int in "
-                "the range [1, inf), a float in the range (0.0, 1.0) or None. Got "
-                f"{self.n_components!r} instead."
-            )
         fitted = hasattr(self, "net_")
         first_call = not fitted or not (incremental or self.warm_start)
         # A memmap larger than one block is read by blocks, never copied whole; a

@@ -46,7 +46,7 @@ def search_n_components(estimator, X, seed):
     X_train, X_valid = train_test_split(
         X, test_size=max(estimator.validation_fraction, _MIN_SEARCH_FRACTION), random_state=seed
     )
-    largest = min(X_train.shape)  # no more axes than the training rows determine
+    n_features = X.shape[1]
     fitted, scores = {}, {}
 
     def qualifies(k):
@@ -59,9 +59,8 @@ def search_n_components(estimator, X, seed):
     X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
     high = PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction)
     low = 0  # sizes <= low are known not to qualify
-    high = min(high, largest)
-    while not qualifies(high) and high < largest:
-        low, high = high, min(2 * high, largest)
+    while not qualifies(high) and high < n_features:
+        low, high = high, min(2 * high, n_features)
     if scores[high] < fraction:  # no size qualifies: keep the best one
         return fitted[max(scores, key=scores.get)], scores
     while high - low > 1:

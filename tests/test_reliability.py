@@ -275,9 +275,7 @@ def test_overflow_at_inference_raises_instead_of_returning_nan(Estimator, dtype,
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_n_components_above_n_features_raises_at_fit(Estimator, X):
     estimator = Estimator(N_FEATURES + 1, **FAST)
-    with pytest.raises(
-        ValueError, match=f"n_components={N_FEATURES + 1}.*min\\(n_samples, n_features\\)=5"
-    ):
+    with pytest.raises(ValueError, match=f"n_components={N_FEATURES + 1}.*n_features=5"):
         estimator.fit(X)
 
 
