@@ -29,6 +29,7 @@ from ._search import search_n_components
 from ._streaming import _Blocks
 from ._validation import (
     Interval,
+    IntervalNotBool,
     InvalidParameterError,
     RealNotInt,
     StrOptions,
@@ -50,7 +51,10 @@ SHARED_PARAMETERS = """\
 n_components : int, float or None, default={n_components_default}
         Size of the code (latent space), as ``PCA``'s ``n_components``:
 
-        - an int from 1 to the number of features;
+        - an int from 1 to ``min(n_samples, n_features)`` of the training rows
+          (of the first chunk for ``partial_fit``, whose PCA initialises the
+          model; later chunks may have any number of rows); a larger one
+          raises ``PCA``'s ``ValueError``. Booleans are not sizes;
         - a float in (0, 1): the fraction of variance to keep. ``fit`` holds out
           a quarter of the rows (``validation_fraction`` if larger) and picks
           the smallest size whose
@@ -60,7 +64,7 @@ n_components : int, float or None, default={n_components_default}
           chosen size, fitted on the other rows, is kept. ``partial_fit`` takes
           PCA's size on its first chunk instead;
         - None: PCA's size for 95 % of the variance of the standardized
-          training data.
+          training data (1 on a single column).
 
         The size chosen is ``n_components_``.
 
@@ -406,7 +410,7 @@ class _BaseAutoencoder(
 
     _parameter_constraints: dict = {
         "n_components": [
-            Interval(Integral, 1, None, closed="left"),
+            IntervalNotBool(1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
             None,
         ],
@@ -555,17 +559,23 @@ class _BaseAutoencoder(
     def _check_n_components(self, shape, principal_axes):
         """The code size for standardized training rows of ``shape``.
 
-        ``principal_axes()`` gives their ``PrincipalAxes``, for a size set by
-        a fraction of variance.
+        An int must lie between 1 and ``min(n_samples, n_features)``, as for
+        ``PCA``: rows that span fewer dimensions cannot determine more. None
+        and a fraction always give a size in that range. ``principal_axes()``
+        gives the rows' ``PrincipalAxes``, for a size set by a fraction of
+        variance.
         """
         n_samples, n_features = shape
         if self.n_components is None or isinstance(self.n_components, float):
             if n_samples < 2:
                 return 1
-            return principal_axes().n_components_for(self.n_components or _DEFAULT_VARIANCE)
-        if self.n_components > n_features:
+            size = principal_axes().n_components_for(self.n_components or _DEFAULT_VARIANCE)
+            return min(size, n_samples, n_features)
+        if self.n_components > min(n_samples, n_features):
             raise ValueError(
-                f"n_components={self.n_components} must be between 1 and n_features={n_features}."
+                f"n_components={self.n_components} must be between 1 and "
+                f"min(n_samples, n_features)={min(n_samples, n_features)}; X has "
+                f"n_samples={n_samples} and n_features={n_features}."
             )
         return self.n_components
 

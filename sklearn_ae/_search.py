@@ -23,8 +23,9 @@ def search_n_components(estimator, X, seed):
     ``estimator.n_components`` of the variance of the validation rows
     (standardized units). PCA's size for the same fraction is the starting
     upper bound: the built-in model starts at PCA's solution, so it usually
-    qualifies there; if not, the bound doubles. Bisection below it then costs
-    about ``log2(k) + 1`` fits in all.
+    qualifies there; if not, the bound doubles, up to ``min(n_samples,
+    n_features)`` of the training rows. Bisection below it then costs about
+    ``log2(k) + 1`` fits in all.
 
     Parameters
     ----------
@@ -46,7 +47,7 @@ def search_n_components(estimator, X, seed):
     X_train, X_valid = train_test_split(
         X, test_size=max(estimator.validation_fraction, _MIN_SEARCH_FRACTION), random_state=seed
     )
-    n_features = X.shape[1]
+    largest = min(X_train.shape)  # the largest size the training rows admit
     fitted, scores = {}, {}
 
     def qualifies(k):
@@ -57,10 +58,10 @@ def search_n_components(estimator, X, seed):
         return scores[k] >= fraction
 
     X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
-    high = PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction)
+    high = min(PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction), largest)
     low = 0  # sizes <= low are known not to qualify
-    while not qualifies(high) and high < n_features:
-        low, high = high, min(2 * high, n_features)
+    while not qualifies(high) and high < largest:
+        low, high = high, min(2 * high, largest)
     if scores[high] < fraction:  # no size qualifies: keep the best one
         return fitted[max(scores, key=scores.get)], scores
     while high - low > 1:

@@ -164,7 +164,9 @@ def test_inverse_transform_checks_input():
 
 
 def test_n_components_above_n_features_raises():
-    with pytest.raises(ValueError, match="n_components=4 must be between 1 and n_features=3"):
+    with pytest.raises(
+        ValueError, match=r"n_components=4 must be between 1 and min\(n_samples, n_features\)=3"
+    ):
         AutoencoderTransformer(n_components=4).fit(np.ones((10, 3)))
 
 

@@ -1,10 +1,12 @@
 """``n_components`` as a fraction of variance, as PCA users write it."""
 
+import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
 from sklearn_ae._search import max_search_fits
@@ -76,3 +78,68 @@ def test_partial_fit_takes_pcas_size_on_the_first_chunk():
     X, _ = load_digits(return_X_y=True)
     ae = AutoencoderTransformer(n_components=0.8, random_state=0).partial_fit(X[:900])
     assert ae.n_components_ == _pca_size(X[:900], 0.8)
+
+
+# -- validation, as PCA's -------------------------------------------------------
+
+FAST = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
+def test_an_int_above_min_n_samples_n_features_raises_pcas_error(Estimator):
+    X = np.random.RandomState(0).normal(size=(3, 5))
+    # PCA's form, whose lower bound is 0 or 1 by solver; ours is 1, as sizes start at 1
+    pca_form = r"n_components=4 must be between [01] and min\(n_samples, n_features\)=3"
+    with pytest.raises(ValueError, match=pca_form):
+        PCA(n_components=4).fit(X)
+    with pytest.raises(ValueError, match=pca_form.replace("[01]", "1")):
+        Estimator(4, early_stopping=False, **FAST).fit(X)
+    assert Estimator(3, early_stopping=False, **FAST).fit(X).n_components_ == 3
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
+@pytest.mark.parametrize("value", [True, False])
+def test_a_boolean_n_components_is_rejected(Estimator, value):
+    X = np.random.RandomState(0).normal(size=(20, 4))
+    match = rf"'n_components' parameter of {Estimator.__name__} must be an int.*Got {value}"
+    with pytest.raises(InvalidParameterError, match=match):
+        Estimator(value, **FAST).fit(X)
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
+def test_one_column_follows_one_rule_in_both_classes(Estimator):
+    X = np.random.RandomState(0).normal(size=(40, 1))
+    assert Estimator(None, **FAST).fit(X).n_components_ == 1  # PCA's size for 95 %
+    assert Estimator(0.5, **FAST).fit(X).n_components_ == 1
+    assert Estimator(1, **FAST).fit(X).n_components_ == 1
+    match = r"n_components=2 must be between 1 and min\(n_samples, n_features\)=1.*n_features=1"
+    with pytest.raises(ValueError, match=match):
+        Estimator(2, **FAST).fit(X)
+
+
+def test_the_defaults_on_one_column():
+    """The transformer's default is a size (2, as PCA(n_components=2)); the detector's is None."""
+    X = np.random.RandomState(0).normal(size=(40, 1))
+    with pytest.raises(ValueError, match="n_components=2 must be between 1"):
+        AutoencoderTransformer(**FAST).fit(X)
+    with pytest.raises(ValueError, match="n_components=2 must be between 0"):
+        PCA(n_components=2).fit(X)
+    assert AutoencoderOutlierDetector(**FAST).fit(X).n_components_ == 1
+
+
+@pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
+def test_partial_fit_first_chunk_needs_n_components_rows_later_chunks_any(Estimator):
+    X = np.random.RandomState(0).normal(size=(30, 6))
+    estimator = Estimator(4, **FAST)
+    with pytest.raises(ValueError, match=r"min\(n_samples, n_features\)=3.*n_samples=3"):
+        estimator.partial_fit(X[:3])
+    assert not hasattr(estimator, "n_components_")
+    estimator.partial_fit(X[:4]).partial_fit(X[4:6]).partial_fit(X[6:7])
+    assert estimator.n_components_ == 4 and estimator.n_samples_seen_ == 7
+
+
+def test_fraction_search_stays_within_the_training_rows():
+    X = np.random.RandomState(0).normal(size=(12, 10))  # 9 training rows for the search
+    ae = AutoencoderTransformer(0.99, **FAST).fit(X)
+    assert max(ae.n_components_scores_) <= 9
+    assert 1 <= ae.n_components_ <= 9
