@@ -109,11 +109,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     contamination : "auto" or float, default="auto"
         Expected proportion of outliers in the training data, in (0, 0.5]. A
-        float sets ``offset_`` midway between the training scores ranked
-        ``round(contamination * n_samples)`` and the next, so that this share of
-        the training rows is predicted -1 (to the nearest row) and, as the
-        training scores generalise (see the user guide), about the same share
-        of new inliers. ``"auto"`` flags the
+        float sets ``offset_`` just above the training score ranked
+        ``round(contamination * n_samples)`` from the bottom (1 % of the way to
+        the next), so that this share of the training rows is predicted -1 (to
+        the nearest row) and, as the training scores generalise (see the user
+        guide), about the same share of new inliers. ``"auto"`` flags the
         training rows whose score lies more than 3 robust standard deviations
         (1.4826 times the median absolute deviation of the scores) below the
         median score.
