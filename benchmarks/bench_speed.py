@@ -113,7 +113,7 @@ def initial_module_and_data(X, n_components, batch_size, **params):
     """
     est = ours(n_components, 1, batch_size, **params)
     mean, var, _ = est._update_statistics(X, first_call=True)
-    X_std = est._standardized(X, mean, np.sqrt(var), np.float32)
+    X_std = est._standardized(X, mean, est._scale(var), np.float32)
     seed = int(np.random.RandomState(SEED).randint(np.iinfo(np.int32).max))
     with torch.random.fork_rng():
         torch.manual_seed(seed)

@@ -22,7 +22,14 @@ from ._modules import (
     MLPAutoencoder,
     VariationalAutoencoder,
 )
-from ._net import _AutoencoderNet, _fused_adam, _Monitor, elementwise_loss, output_link
+from ._net import (
+    _AutoencoderNet,
+    _fused_adam,
+    _Monitor,
+    _split_indices,
+    elementwise_loss,
+    output_link,
+)
 from ._pca import PrincipalAxes
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
@@ -44,7 +51,7 @@ from ._validation import (
 _CHUNK_BYTES = 8 * 2**20
 
 # n_components=None: as many components as PCA needs for this fraction of the
-# variance of the standardized training data.
+# variance of the scaled training data.
 _DEFAULT_VARIANCE = 0.95
 
 SHARED_PARAMETERS = """\
@@ -58,13 +65,16 @@ n_components : int, float or None, default={n_components_default}
         - a float in (0, 1): the fraction of variance to keep. ``fit`` holds out
           a quarter of the rows (``validation_fraction`` if larger) and picks
           the smallest size whose
-          reconstruction keeps at least that fraction of their variance
-          (standardized units), searching below PCA's size for the same
-          fraction by bisection (about ``log2(k) + 1`` fits); the model of the
-          chosen size, fitted on the other rows, is kept. ``partial_fit`` takes
-          PCA's size on its first chunk instead;
-        - None: PCA's size for 95 % of the variance of the standardized
-          training data (1 on a single column).
+          reconstruction keeps at least that fraction of their variance,
+          measured as ``PCA`` measures it (in the scaled units of
+          ``standardize``: the input's own units, after centring, by default).
+          It searches by bisection (about ``log2(k) + 1`` fits) up to PCA's
+          size for the same fraction, never beyond it, and keeps PCA's size
+          when even that size falls short on the held-out rows; the model of
+          the chosen size, fitted on the other rows, is kept. ``partial_fit``
+          takes PCA's size on its first chunk instead;
+        - None: PCA's size for 95 % of the variance of the scaled training
+          data (1 on a single column).
 
         The size chosen is ``n_components_``.
 
@@ -86,10 +96,27 @@ default="relu"
         model trained with the squared error starts instead at the optimum of
         a linear VAE (probabilistic PCA), its codes distributed as the prior.
 
-    standardize : bool, default=True
-        Whether to z-score features inside the estimator (a constant feature gets
-        scale 1). Reconstruction errors are then measured in standardized units;
-        ``inverse_transform`` always returns original units.
+    standardize : {"global", "feature"} or bool, default="global"
+        How features are scaled inside the estimator before training. Every
+        choice but ``False`` centres each feature on its mean.
+
+        - ``"global"`` then divides every feature by one number, the root mean
+          variance of the features. Squared errors keep the proportions of the
+          input's own units, which is the objective ``PCA`` minimises, so the
+          model starts from the same solution as ``PCA`` on the same X and is
+          measured as ``PCA`` is. Only the overall size of the numbers changes,
+          which keeps the learning rate and ``noise_level`` meaningful
+          whatever the data's units. A wide-range feature then dominates, as
+          in ``PCA``; put a ``StandardScaler`` in front (or use
+          ``"feature"``) to weigh every feature the same.
+        - ``"feature"`` (or ``True``) divides each feature by its own
+          standard deviation (z-scores): every feature counts the same,
+          whatever its range. A constant feature gets scale 1.
+        - ``False`` leaves X as it is.
+
+        Reconstruction errors, fractions of variance and ``noise_level`` are in
+        these scaled units; ``inverse_transform`` always returns original
+        units.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty (Adam's weight decay).
@@ -106,9 +133,13 @@ default="relu"
     early_stopping : bool, default=True
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their reconstruction error stops improving. The weights of the best
-        validation epoch are restored; the starting weights (PCA's solution with
-        ``init="pca"``) count as epoch 0, so the model kept is never worse on
-        the validation rows than PCA.
+        validation epoch are restored. With ``init="pca"``, PCA's solution for
+        the rows left for training is the start, and it counts as epoch 0: the
+        best epoch replaces it only if it reconstructs the validation rows
+        better beyond chance (a one-sided Wilcoxon signed-rank test of the
+        per-row errors at the 1 % level). Otherwise the model is PCA's
+        solution for all the rows, so it is never worse than ``PCA`` by
+        chance of a small validation split.
 
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping; used only when
@@ -155,9 +186,10 @@ default="squared_error"
         Corruption of the input during training only, which makes a denoising
         autoencoder: the model learns to reconstruct each clean row from a
         corrupted copy. ``"gaussian"`` adds noise of standard deviation
-        ``noise_level`` (in standardized units, or in the data's units with
-        ``standardize=False``); ``"mask"`` sets a random
-        fraction ``noise_level`` of the entries to zero (the feature mean when
+        ``noise_level`` in the scaled units of ``standardize`` (a fraction of
+        the features' root mean standard deviation by default, the data's own
+        units with ``standardize=False``); ``"mask"`` sets a random fraction
+        ``noise_level`` of the entries to zero (the feature mean when
         standardizing). ``transform`` and ``inverse_transform`` never corrupt.
 
     noise_level : float, default=0.2
@@ -222,7 +254,7 @@ n_components_ : int
         Size of the code.
 
     retained_variance_ratio_ : float
-        Fraction of the variance (standardized units) that the reconstruction
+        Fraction of the variance (scaled units) that the reconstruction
         keeps: of the validation rows when ``n_components`` is a fraction, of
         the training rows otherwise. It describes the whole model, the
         counterpart of PCA's ``explained_variance_ratio_.sum()``: latent units
@@ -245,8 +277,9 @@ n_components_ : int
         ``standardize=False``).
 
     scale_ : ndarray of shape (n_features_in_,)
-        Per-feature scale divided out before encoding (ones when
-        ``standardize=False``; 1 for constant features).
+        Per-feature scale divided out before encoding: one value repeated
+        with ``standardize="global"``, each feature's standard deviation with
+        ``"feature"`` (1 for constant features), ones with ``False``.
 
     n_samples_seen_ : int
         Number of rows the standardization statistics were computed from.
@@ -258,7 +291,7 @@ n_components_ : int
         Number of epochs run.
 
     loss_curve_ : list of float
-        Training loss (the mean ``loss`` in standardized units, plus any
+        Training loss (the mean ``loss`` in scaled units, plus any
         penalty) at the end of each epoch.
 
     best_loss_ : float or None
@@ -390,6 +423,21 @@ def _chunks(X_std, rows):
     return torch.split(X_std, rows)
 
 
+def _training_chunks(X_std, validation_fraction, seed):
+    """The training side of the net's seeded split of ``X_std``, chunk by chunk.
+
+    All rows without a validation fraction; the same rows the net trains on
+    otherwise (``_split_indices``, or the training part of each block).
+    """
+    rows = _BaseAutoencoder._chunk_rows(X_std.shape[1])
+    if isinstance(X_std, _Blocks):
+        return _chunks(X_std.split(validation_fraction, seed)[0], rows)
+    if not validation_fraction:
+        return torch.split(X_std, rows)
+    train = _split_indices(len(X_std), validation_fraction, seed)[0].sort().values
+    return (X_std.index_select(0, index.to(X_std.device)) for index in torch.split(train, rows))
+
+
 class _BaseAutoencoder(
     PortableStateMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -417,7 +465,7 @@ class _BaseAutoencoder(
         "hidden_layer_sizes": [None, "array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "init": [StrOptions({"pca", "random"})],
-        "standardize": ["boolean"],
+        "standardize": [StrOptions({"global", "feature"}), "boolean"],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -451,7 +499,7 @@ class _BaseAutoencoder(
         hidden_layer_sizes=None,
         activation="relu",
         init="pca",
-        standardize=True,
+        standardize="global",
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -597,16 +645,28 @@ class _BaseAutoencoder(
             raise InvalidParameterError(
                 f"module must be a torch.nn.Module subclass, got {self.module!r}."
             )
-        if self.init == "pca" and hasattr(module, "init_linear_path"):
-            components, mean, variances = principal_axes().components(n_components)
-            kwargs = {}
-            signature = inspect.signature(module.init_linear_path)
-            if self.loss == "squared_error" and "explained_variance" in signature.parameters:
-                kwargs["explained_variance"] = torch.from_numpy(variances)
-            module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean), **kwargs)
+        self._init_linear_path(module, n_components, principal_axes)
         if self.module is None and self.sparsity is not None:
             module = CodeActivation(module, "logistic" if self.sparsity == "kl" else "relu")
         return module
+
+    def _init_linear_path(self, module, n_components, principal_axes):
+        """Set ``module``'s linear path to PCA's solution, for ``init="pca"``.
+
+        Returns whether it did: only modules defining ``init_linear_path`` have
+        one (a sparse model's is that of the autoencoder inside it).
+        """
+        module = getattr(module, "_orig_mod", module)  # compiled
+        module = getattr(module, "autoencoder", module)  # CodeActivation
+        if self.init != "pca" or not hasattr(module, "init_linear_path"):
+            return False
+        components, mean, variances = principal_axes().components(n_components)
+        kwargs = {}
+        signature = inspect.signature(module.init_linear_path)
+        if self.loss == "squared_error" and "explained_variance" in signature.parameters:
+            kwargs["explained_variance"] = torch.from_numpy(variances)
+        module.init_linear_path(torch.from_numpy(components), torch.from_numpy(mean), **kwargs)
+        return True
 
     def _builtin_module(self, n_features, n_components):
         """The built-in module selected by ``image_shape`` and ``variational``."""
@@ -705,6 +765,20 @@ class _BaseAutoencoder(
             )
         return mean, var, int(n[0])
 
+    def _scale(self, var):
+        """The per-feature divisors (``scale_``) for feature variances ``var``.
+
+        ``"global"`` divides every feature by one number, the root mean
+        variance, so that squared errors keep the proportions of the input's
+        own units (PCA's objective); ``"feature"`` (and ``True``) divides each
+        feature by its own standard deviation. A zero scale becomes 1.
+        """
+        if self.standardize is False:
+            return np.ones_like(var)
+        if self.standardize == "global":
+            return np.full_like(var, _handle_zeros_in_scale(np.sqrt(np.mean(var))))
+        return _handle_zeros_in_scale(np.sqrt(var))
+
     def _standardized(self, X, mean, scale, dtype):
         """``(X - mean) / scale`` as a new C-contiguous array of ``dtype``, by chunks."""
         out = np.empty(X.shape, dtype=dtype)
@@ -734,7 +808,7 @@ class _BaseAutoencoder(
             return X
 
         mean, var, n_seen = self._update_statistics(X, first_call)
-        scale = _handle_zeros_in_scale(np.sqrt(var)) if self.standardize else var
+        scale = self._scale(var)
         if first_call:
             device = _resolve_device(self.device)
         else:
@@ -757,17 +831,24 @@ class _BaseAutoencoder(
                     "X has values too large for float32 training "
                     + ("after standardization " if self.standardize else "")
                     + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
-                    + ("Rescale those features." if self.standardize else "Use standardize=True.")
+                    + (
+                        "Rescale those features."
+                        if self.standardize
+                        else "Use standardize='global'."
+                    )
                 )
             X_std = torch.from_numpy(X_std).to(device)
+        seed = _draw_seed(self.random_state)
+        early_stopping = self.early_stopping and not incremental
+        validation_fraction = self.validation_fraction if early_stopping else None
         if first_call:
+            # PCA of the rows that training sees: a start fitted to the validation
+            # rows too would beat every later epoch on them by having seen them.
             principal_axes = functools.cache(
-                lambda: PrincipalAxes(_chunks(X_std, self._chunk_rows(X.shape[1])))
+                lambda: PrincipalAxes(_training_chunks(X_std, validation_fraction, seed))
             )
             n_components = self._check_n_components(X_std.shape, principal_axes)
 
-        seed = _draw_seed(self.random_state)
-        early_stopping = self.early_stopping and not incremental
         with _torch_seeded(seed, device):
             if first_call:
                 module = self._build_module(X.shape[1], n_components, principal_axes)
@@ -783,13 +864,21 @@ class _BaseAutoencoder(
                 # the optimizer's moments carry over; its settings follow the parameters
                 for group in net.optimizer_.param_groups:
                     group.update(lr=self.learning_rate_init, weight_decay=self.alpha)
-            net.validation_fraction = self.validation_fraction if early_stopping else None
+            net.validation_fraction = validation_fraction
             self._configure_net(net)
             status = net.train_epochs(
                 X_std,
                 epochs=1 if incremental else self.max_iter,
                 restart=not incremental,
             )
+            if first_call and validation_fraction and net.kept_start_:
+                # no epoch beat the start, PCA of the training split, beyond
+                # chance: the model is PCA's solution on all the rows instead
+                self._init_linear_path(
+                    net.module_,
+                    n_components,
+                    lambda: PrincipalAxes(_training_chunks(X_std, None, seed)),
+                )
             noise_variance = None
             if self._models_observation_noise and hasattr(net.module_, "kl_divergence"):
                 noise_variance = self._observation_noise_of(net, X_std)
@@ -941,7 +1030,7 @@ class _BaseAutoencoder(
         """Fraction of the variance of standardized float32 rows that the reconstruction keeps.
 
         One minus the summed reconstruction ``loss`` over the rows' summed squared
-        deviation from their own mean, in standardized units. ``X_std`` is a tensor
+        deviation from their own mean, in scaled units. ``X_std`` is a tensor
         on the net's device or a ``_Blocks`` of them; one float32 forward pass.
         """
         chunks = _chunks(X_std, self._chunk_rows(X_std.shape[1]))
@@ -1001,7 +1090,7 @@ class _BaseAutoencoder(
         return self._map_rows(X, lambda m, x: m.encode(x), self.n_components_, X.dtype)
 
     def _errors(self, X, per_feature=False):
-        """Reconstruction errors (the per-element ``loss``) in standardized units, float64."""
+        """Reconstruction errors (the per-element ``loss``) in scaled units, float64."""
         loss = self.net_.criterion_.loss
 
         def error(module, x):
@@ -1048,8 +1137,10 @@ class _BaseAutoencoder(
     def reconstruction_error(self, X, per_feature=False):
         """Error of the reconstruction of each row, measured with ``loss``.
 
-        Errors are measured in standardized units when ``standardize=True``, so
-        every feature weighs the same whatever its scale. With the default
+        Errors are measured in the units ``standardize`` sets: proportional
+        to the input's own units with the default ``"global"`` (the units in
+        which ``PCA`` is judged), with every feature weighing the same with
+        ``"feature"``. With the default
         ``loss="squared_error"`` they are squared errors.
 
         Parameters

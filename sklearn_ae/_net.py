@@ -12,7 +12,9 @@ import copy
 import math
 import time
 
+import numpy as np
 import torch
+from scipy.stats import wilcoxon
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 
@@ -73,6 +75,24 @@ def sparsity_penalty(code, sparsity, target):
     return kl.mean()
 
 
+# Early stopping replaces the starting weights by those of a later epoch only
+# when the epoch reconstructs the validation rows better beyond chance: a
+# one-sided Wilcoxon signed-rank test of the per-row gains at this level. On a
+# few dozen validation rows a lower mean loss is often chance, and the start
+# (PCA's solution) is then kept. Ranks, not the mean, because per-row errors
+# are heavy-tailed: a few rows would make a clear gain on most rows look
+# insignificant to a t-test.
+_SIGNIFICANCE_LEVEL = 0.01
+
+
+def _significant(gain):
+    """Whether per-row gains ``gain`` (a float64 tensor) are above zero, beyond chance."""
+    gain = gain.cpu().numpy()
+    if not np.any(gain != 0):
+        return False
+    return bool(wilcoxon(gain, alternative="greater").pvalue < _SIGNIFICANCE_LEVEL)
+
+
 class _StopTraining(Exception):
     """Raised by the monitor to end training when the loss stops improving."""
 
@@ -82,7 +102,8 @@ class TrainingDivergedError(ValueError):
 
 
 _DIVERGED_FIX = (
-    "Lower learning_rate_init, keep standardize=True, or scale features with huge magnitudes."
+    "Lower learning_rate_init, keep standardize on (not False), or scale features with huge "
+    "magnitudes."
 )
 
 
@@ -349,6 +370,19 @@ class _AutoencoderNet(NeuralNet):
                 total += self.validation_step(batch).item() * len(batch)
         return total / len(valid)
 
+    def _validation_row_losses(self, X):
+        """Reconstruction loss of each validation row of ``X`` (mean over features), float64."""
+        valid = self.get_split_datasets(X)[1]
+        self._set_training(False)
+        losses = []
+        with torch.no_grad():
+            for batch in self.get_iterator(valid):
+                output = self.module_(batch)
+                output = output[0] if isinstance(output, tuple) else output
+                error = elementwise_loss(self.criterion_.loss, output, batch)
+                losses.append(error.mean(dim=1).double())
+        return torch.cat(losses)
+
     # -- training ---------------------------------------------------------------
 
     def train_epochs(self, X, epochs, *, restart=True):
@@ -361,7 +395,10 @@ class _AutoencoderNet(NeuralNet):
         -------
         status : {"converged", "max_iter", "interrupted"}
             Why training ended. With a validation split, the weights of the best
-            validation epoch are restored whatever the reason.
+            validation epoch are restored whatever the reason, unless its
+            validation rows are not reconstructed better than by the starting
+            weights beyond chance (``_significant``): the starting weights are
+            then restored, and ``kept_start_`` is True.
 
         Raises
         ------
@@ -371,15 +408,15 @@ class _AutoencoderNet(NeuralNet):
         monitor = dict(self.callbacks_)["monitor"]
         if restart:
             monitor.initialize()
-        monitor.best_state_ = None
+        monitor.best_state_ = start = None
         if restart and self.validation_fraction:
             # The starting weights compete with every epoch: early stopping never
             # restores a model worse on the validation rows than the one it began
             # with (for the built-in module, PCA's solution).
             monitor.best_ = self._validation_loss(X)
-            monitor.best_state_ = {
-                k: v.detach().clone() for k, v in self.module_.state_dict().items()
-            }
+            start = {k: v.detach().clone() for k, v in self.module_.state_dict().items()}
+            monitor.best_state_ = start
+            start_losses = self._validation_row_losses(X)
         self._batch_callbacks = any(isinstance(cb, ProgressBar) for _, cb in self.callbacks_)
         self._generator = torch.Generator().manual_seed(self.seed + len(self.history))
         status = "max_iter"
@@ -394,8 +431,13 @@ class _AutoencoderNet(NeuralNet):
         finally:
             del self._generator
             self._set_training(False)
+        self.kept_start_ = start is not None and monitor.best_state_ is start
         if monitor.best_state_ is not None:
             self.module_.load_state_dict(monitor.best_state_)
+            if start is not None and not self.kept_start_:
+                if not _significant(start_losses - self._validation_row_losses(X)):
+                    self.module_.load_state_dict(start)
+                    self.kept_start_ = True
         if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
             raise TrainingDivergedError(
                 f"The network's weights became non-finite: training diverged. {_DIVERGED_FIX}"

@@ -20,11 +20,13 @@ def search_n_components(estimator, X, seed):
     The rows are split once into training and validation rows
     (``validation_fraction``, at least a quarter). A size ``k`` qualifies when
     a model fitted on the training rows keeps at least the fraction
-    ``estimator.n_components`` of the variance of the validation rows
-    (standardized units). PCA's size for the same fraction is the starting
-    upper bound: the built-in model starts at PCA's solution, so it usually
-    qualifies there; if not, the bound doubles, up to ``min(n_samples,
-    n_features)`` of the training rows. Bisection below it then costs about
+    ``estimator.n_components`` of the variance of the validation rows, in the
+    units the estimator trains in (see ``standardize``: with the default
+    ``"global"`` these are the input's own units, as ``PCA`` measures them).
+    The sizes tried never exceed PCA's size for the same fraction on all of
+    ``X``: the built-in model starts at PCA's solution, so it usually
+    qualifies there, and when it does not, PCA's size is kept (PCA would not
+    keep the fraction of those rows either). Bisection below it costs about
     ``log2(k) + 1`` fits in all.
 
     Parameters
@@ -47,7 +49,6 @@ def search_n_components(estimator, X, seed):
     X_train, X_valid = train_test_split(
         X, test_size=max(estimator.validation_fraction, _MIN_SEARCH_FRACTION), random_state=seed
     )
-    largest = min(X_train.shape)  # the largest size the training rows admit
     fitted, scores = {}, {}
 
     def qualifies(k):
@@ -57,13 +58,14 @@ def search_n_components(estimator, X, seed):
         scores[k] = model._retained_variance_ratio(model._validate_rows(X_valid))
         return scores[k] >= fraction
 
-    X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
-    high = min(PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction), largest)
+    # PCA's size on all the rows, in the units the estimator trains in
+    mean, var, _ = estimator._update_statistics(X, first_call=True)
+    X_scaled = estimator._standardized(X, mean, estimator._scale(var), np.float64)
+    high = PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction)
+    high = min(high, *X_train.shape)  # no more than the training rows determine
+    if not qualifies(high):
+        return fitted[high], scores
     low = 0  # sizes <= low are known not to qualify
-    while not qualifies(high) and high < largest:
-        low, high = high, min(2 * high, largest)
-    if scores[high] < fraction:  # no size qualifies: keep the best one
-        return fitted[max(scores, key=scores.get)], scores
     while high - low > 1:
         middle = (low + high) // 2
         if qualifies(middle):
@@ -71,10 +73,6 @@ def search_n_components(estimator, X, seed):
         else:
             low = middle
     return fitted[high], scores
-
-
-def _nonzero(scale):
-    return np.where(scale > 0, scale, 1.0)
 
 
 def max_search_fits(pca_size):
