@@ -569,7 +569,17 @@ class _BaseAutoencoder(
         if self.n_components is None or isinstance(self.n_components, float):
             if n_samples < 2:
                 return 1
-            size = principal_axes().n_components_for(self.n_components or _DEFAULT_VARIANCE)
+            axes = principal_axes()
+            fraction = self.n_components or _DEFAULT_VARIANCE
+            size = axes.n_components_for(fraction)
+            if axes.capped:
+                warnings.warn(
+                    f"{100 * fraction:g} % of the variance needs more than {size} principal axes, "
+                    f"the most computed for rows of {n_features} features: n_components_ "
+                    f"is {size}. Pass n_components as an int to choose the size.",
+                    UserWarning,
+                    stacklevel=4,
+                )
             return min(size, n_samples, n_features)
         if self.n_components > min(n_samples, n_features):
             raise ValueError(
@@ -762,7 +772,7 @@ class _BaseAutoencoder(
             X_std = torch.from_numpy(X_std).to(device)
         if first_call:
             principal_axes = functools.cache(
-                lambda: PrincipalAxes(_chunks(X_std, self._chunk_rows(X.shape[1])))
+                lambda: PrincipalAxes(lambda: _chunks(X_std, self._chunk_rows(X.shape[1])))
             )
             n_components = self._check_n_components(X_std.shape, principal_axes)
 

@@ -350,7 +350,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         if principal_axes is None:  # partial_fit, or a size searched on other rows
             X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
             principal_axes = lambda: PrincipalAxes([torch.from_numpy(X_std)])  # noqa: E731
-        return principal_axes().axes[:n_axes].astype(np.float32)
+        return principal_axes().components(n_axes)[0]
 
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
