@@ -26,6 +26,7 @@ from ._net import _AutoencoderNet, _fused_adam, _Monitor, elementwise_loss, outp
 from ._pca import PrincipalAxes
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
+from ._sparse import _SparseRows, column_extremes, issparse, mean_and_variance
 from ._streaming import _Blocks
 from ._validation import (
     Interval,
@@ -384,9 +385,14 @@ def _reconstruction(module, x):
 
 
 def _chunks(X_std, rows):
-    """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor."""
+    """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor.
+
+    ``_SparseRows`` are densified ``rows`` at a time, at the bounds of a tensor's slices.
+    """
     if isinstance(X_std, _Blocks):
         return (X_std.block(b) for b in range(X_std.n_blocks))
+    if isinstance(X_std, _SparseRows):
+        return X_std.chunks(rows)
     return torch.split(X_std, rows)
 
 
@@ -700,29 +706,60 @@ class _BaseAutoencoder(
         else:
             mean, var, n = self.mean_, self._var, self.n_samples_seen_
         if not self.standardize:
-            return np.zeros(X.shape[1]), np.ones(X.shape[1]), n + len(X)
-        n = np.full(X.shape[1], n)
-        step = self._chunk_rows(X.shape[1])  # by blocks: bounded memory on a memmap
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(X), step):
-                mean, var, n = _incremental_mean_and_var(
-                    X[start : start + step], last_mean=mean, last_variance=var, last_sample_count=n
-                )
+            return np.zeros(X.shape[1]), np.ones(X.shape[1]), n + X.shape[0]
+        if issparse(X):  # on the sparse structure, implicit zeros counted
+            mean, var, n = mean_and_variance(X, mean, var, n)
+        else:
+            n = np.full(X.shape[1], n)
+            step = self._chunk_rows(X.shape[1])  # by blocks: bounded memory on a memmap
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, X.shape[0], step):
+                    mean, var, n = _incremental_mean_and_var(
+                        X[start : start + step],
+                        last_mean=mean,
+                        last_variance=var,
+                        last_sample_count=n,
+                    )
+            n = int(n[0])
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
             raise ValueError(
                 "Feature statistics overflowed: X has values too large to standardize "
                 "in float64 (e.g. 1e200). Rescale those features before fitting."
             )
-        return mean, var, int(n[0])
+        return mean, var, n
 
     def _standardized(self, X, mean, scale, dtype):
-        """``(X - mean) / scale`` as a new C-contiguous array of ``dtype``, by chunks."""
+        """``(X - mean) / scale`` as a new C-contiguous array of ``dtype``, by chunks.
+
+        Sparse ``X`` is densified one chunk at a time.
+        """
         out = np.empty(X.shape, dtype=dtype)
         step = self._chunk_rows(X.shape[1])
-        for start in range(0, len(X), step):
+        for start in range(0, X.shape[0], step):
             rows = slice(start, start + step)
-            out[rows] = (X[rows] - mean) / scale
+            chunk = X[rows]
+            out[rows] = ((chunk.toarray() if issparse(chunk) else chunk) - mean) / scale
         return out
+
+    def _standardized_rows(self, X, mean, scale, device):
+        """Standardized float32 rows of validated ``X`` on ``device``, for training and PCA.
+
+        A tensor for an array; a ``_SparseRows`` for sparse ``X``, densified
+        a batch or a chunk at a time.
+        """
+        if issparse(X):
+            standardize = functools.partial(
+                self._standardized, mean=mean, scale=scale, dtype=np.float32
+            )
+            return _SparseRows(X, mean, scale, standardize, device)
+        return torch.from_numpy(self._standardized(X, mean, scale, np.float32)).to(device)
+
+    def _principal_axes(self, X_std):
+        """``PrincipalAxes`` of standardized rows (a tensor, ``_Blocks`` or ``_SparseRows``)."""
+        rows = self._chunk_rows(X_std.shape[1])
+        if isinstance(X_std, _SparseRows):
+            return X_std.principal_axes(rows)
+        return PrincipalAxes(lambda: _chunks(X_std, rows))
 
     @_atomic
     def _fit(self, X, *, incremental):
@@ -751,7 +788,7 @@ class _BaseAutoencoder(
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
-        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+        batch_size = min(200, X.shape[0]) if self.batch_size == "auto" else self.batch_size
         if streamed:  # blocks of a whole number of batches
             X_std = _Blocks(
                 X,
@@ -760,8 +797,10 @@ class _BaseAutoencoder(
                 device=device,
             )
         else:
+            # sparse X overflows exactly where its columns' extremes do
+            checked = column_extremes(X) if issparse(X) else X
             with np.errstate(over="ignore"):  # an overflow is reported just below
-                X_std = self._standardized(X, mean, scale, np.float32)
+                X_std = self._standardized(checked, mean, scale, np.float32)
             if not np.all(np.isfinite(X_std)):
                 raise ValueError(
                     "X has values too large for float32 training "
@@ -769,11 +808,12 @@ class _BaseAutoencoder(
                     + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
                     + ("Rescale those features." if self.standardize else "Use standardize=True.")
                 )
-            X_std = torch.from_numpy(X_std).to(device)
+            if issparse(X):
+                X_std = self._standardized_rows(X, mean, scale, device)
+            else:
+                X_std = torch.from_numpy(X_std).to(device)
         if first_call:
-            principal_axes = functools.cache(
-                lambda: PrincipalAxes(lambda: _chunks(X_std, self._chunk_rows(X.shape[1])))
-            )
+            principal_axes = functools.cache(lambda: self._principal_axes(X_std))
             n_components = self._check_n_components(X_std.shape, principal_axes)
 
         seed = _draw_seed(self.random_state)
@@ -830,8 +870,8 @@ class _BaseAutoencoder(
                 previous = getattr(self, "noise_variance_", None)
                 if not first_call and incremental and previous is not None:
                     # partial_fit: a running mean over the rows of every chunk
-                    n_before = n_seen - len(X)
-                    noise_variance = (n_before * previous + len(X) * noise_variance) / n_seen
+                    n_before = n_seen - X.shape[0]
+                    noise_variance = (n_before * previous + X.shape[0] * noise_variance) / n_seen
             self.noise_variance_ = noise_variance
         if not incremental:
             self.retained_variance_ratio_ = self._retained_variance_of(X_std)
@@ -916,11 +956,12 @@ class _BaseAutoencoder(
         if standardize:
             mean = torch.as_tensor(self.mean_, dtype=compute, device=device)
             scale = torch.as_tensor(self.scale_, dtype=compute, device=device)
-        out = np.empty((len(X), n_out), dtype=out_dtype)
+        out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         step = self._chunk_rows(max(X.shape[1], n_out))
         with torch.inference_mode():
-            for start in range(0, len(X), step):
-                rows = np.ascontiguousarray(X[start : start + step])
+            for start in range(0, X.shape[0], step):
+                rows = X[start : start + step]
+                rows = rows.toarray() if issparse(rows) else np.ascontiguousarray(rows)
                 if not rows.flags.writeable:  # torch only wraps writeable arrays
                     rows = rows.copy()
                 rows = torch.from_numpy(rows).to(device=device, dtype=compute)
@@ -940,12 +981,14 @@ class _BaseAutoencoder(
         # scikit-learn's first finiteness check sums X: float32 values near the
         # dtype's limit make that sum inf - inf, whose warning is not the user's
         with np.errstate(invalid="ignore", over="ignore"):
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            return validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse="csr"
+            )
 
     def _retained_variance_ratio(self, X):
         """Fraction of the variance of validated rows ``X`` that the reconstruction keeps."""
-        X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
-        return self._retained_variance_of(torch.from_numpy(X_std).to(self.net_.device))
+        X_std = self._standardized_rows(X, self.mean_, self.scale_, self.net_.device)
+        return self._retained_variance_of(X_std)
 
     def _retained_variance_of(self, X_std):
         """Fraction of the variance of standardized float32 rows that the reconstruction keeps.
@@ -1081,5 +1124,6 @@ class _BaseAutoencoder(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         tags.target_tags.required = False
         return tags

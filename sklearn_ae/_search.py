@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.model_selection import train_test_split
 
 from ._pca import PrincipalAxes
+from ._sparse import issparse, mean_and_variance
 
 # At least this share of the rows judges the sizes: a small validation set makes
 # the smallest qualifying size an optimistic choice.
@@ -31,7 +32,7 @@ def search_n_components(estimator, X, seed):
     ----------
     estimator : AutoencoderTransformer or AutoencoderOutlierDetector
         The unfitted estimator; it is not modified.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
         Validated training rows.
     seed : int
         Seed of the split and of every fit.
@@ -57,8 +58,16 @@ def search_n_components(estimator, X, seed):
         scores[k] = model._retained_variance_ratio(model._validate_rows(X_valid))
         return scores[k] >= fraction
 
-    X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
-    high = min(PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction), largest)
+    if issparse(X_train):  # z-scored a chunk at a time, never densified whole
+        mean, var, _ = mean_and_variance(X_train, 0.0, 0.0, 0)
+        X_scaled = estimator._standardized_rows(
+            X_train, mean, _nonzero(np.sqrt(var)), torch.device("cpu")
+        )
+        principal_axes = estimator._principal_axes(X_scaled)
+    else:
+        X_scaled = (X_train - X_train.mean(axis=0)) / _nonzero(X_train.std(axis=0))
+        principal_axes = PrincipalAxes([torch.from_numpy(X_scaled)])
+    high = min(principal_axes.n_components_for(fraction), largest)
     low = 0  # sizes <= low are known not to qualify
     while not qualifies(high) and high < largest:
         low, high = high, min(2 * high, largest)
