@@ -67,7 +67,10 @@ n_components : int, float or None, default={n_components_default}
         - None: PCA's size for 95 % of the variance of the standardized
           training data (1 on a single column).
 
-        The size chosen is ``n_components_``.
+        The size chosen is ``n_components_``. Beyond 2048 features PCA's size
+        for a fraction is counted on the leading axes only, at most as many
+        as fit in 32 MiB (209 at 20 000 features); a ``UserWarning`` says
+        when that bound sets ``n_components_``.
 
     hidden_layer_sizes : tuple of int or None, default=None
         Widths of the encoder's hidden layers; the decoder mirrors them. None
@@ -83,6 +86,8 @@ default="relu"
         Initialisation of the built-in module. ``"pca"`` sets its linear path to
         PCA's projection of the training data (the non-linear part starts at
         zero), so training starts from PCA's reconstruction and improves on it.
+        Beyond 2048 features the leading axes are computed by randomized
+        subspace iteration, without the covariance matrix.
         ``"random"`` keeps PyTorch's default initialisation. A variational
         model trained with the squared error starts instead at the optimum of
         a linear VAE (probabilistic PCA), its codes distributed as the prior.
@@ -1088,7 +1093,7 @@ class _BaseAutoencoder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to encode.
 
         Returns
@@ -1107,7 +1112,7 @@ class _BaseAutoencoder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to reconstruct.
         per_feature : bool, default=False
             Whether to return the error of every feature rather than the mean

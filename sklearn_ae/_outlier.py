@@ -392,7 +392,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows (possibly contaminated by outliers).
         y : None
             Ignored.
@@ -412,7 +412,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training rows.
         y : None
             Ignored.
@@ -432,7 +432,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.
         y : None
             Ignored.
@@ -452,7 +452,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.
         y : None
             Ignored.
@@ -471,7 +471,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -486,7 +486,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -501,7 +501,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns
