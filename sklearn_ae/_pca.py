@@ -17,6 +17,8 @@ the covariance's trace, the sum of the per-feature variances: exact whatever
 the number of axes computed.
 """
 
+import itertools
+
 import numpy as np
 import torch
 
@@ -96,6 +98,8 @@ class PrincipalAxes:
         Sum of the variances along all the axes (the covariance's trace).
     truncated : bool
         Whether only leading axes are computed (wide rows).
+    capped : bool
+        Whether ``max_axes`` stopped ``n_components_for`` short of its fraction.
     """
 
     def __init__(self, chunks, *, moments=None, gram=None):
@@ -129,7 +133,7 @@ class PrincipalAxes:
 
     def _covariance(self, first, rest):
         n, mean, scatter = 0, None, None
-        for x in (first, *rest):
+        for x in itertools.chain([first], rest):  # one chunk held at a time
             # each chunk in its own dtype, centred on its own mean; merged in float64
             chunk_mean = x.mean(dim=0)
             centred = x - chunk_mean
@@ -158,7 +162,7 @@ class PrincipalAxes:
     def _moments(first, rest):
         """``(n, mean, trace of the covariance)`` in one pass (Chan's merge, per feature)."""
         n, mean, m2 = 0, None, None
-        for x in (first, *rest):
+        for x in itertools.chain([first], rest):  # one chunk held at a time
             chunk_mean = x.mean(dim=0)
             chunk_m2 = (x - chunk_mean).square().sum(dim=0).double()
             chunk_mean = chunk_mean.double()
