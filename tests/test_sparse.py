@@ -8,7 +8,10 @@ densifies more than a bounded number of rows, and wide rows get their PCA
 initialisation without a covariance matrix.
 """
 
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +28,7 @@ from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
 from sklearn_ae._pca import PrincipalAxes
 from sklearn_ae._sparse import _SparseRows, column_percentiles, mean_and_variance
 
+ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(hidden_layer_sizes=(8,), max_iter=4, batch_size=32, random_state=0)
 ESTIMATORS = [AutoencoderTransformer, AutoencoderOutlierDetector]
 CONTAINERS = [
@@ -238,6 +242,55 @@ def test_no_step_densifies_more_than_a_chunk(Estimator, params, densified_rows, 
     estimator = _fit(Estimator, X, **params)
     estimator.score_samples(X)
     assert 0 < densified_rows[0] <= 64
+
+
+_BOUNDED_FIT = """
+import resource, sys, warnings
+import numpy as np
+import scipy.sparse as sp
+import sklearn_ae._base
+from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
+
+warnings.simplefilter("ignore")
+sklearn_ae._base._CHUNK_BYTES = 2**20  # chunks of 1 MiB: a small, fast test
+n_samples, n_features, headroom = map(int, sys.argv[1:])
+params = dict(n_components=2, hidden_layer_sizes=(8,), batch_size=1000, max_iter=1)
+X = sp.random(n_samples, n_features, density=0.01, format="csr", dtype=np.float32, random_state=0)
+for Estimator in (AutoencoderTransformer, AutoencoderOutlierDetector):  # warm up
+    Estimator(**params).fit(X[:5000])
+
+
+def data_segment():
+    status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+    return int(status["VmData"].split()[0]) * 1024
+
+
+limit = data_segment() + headroom
+resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+try:
+    X.toarray()
+    print("a dense copy fits: the limit does not bind")
+except MemoryError:
+    pass
+for Estimator in (AutoencoderTransformer, AutoencoderOutlierDetector):
+    est = Estimator(**params, early_stopping=True).fit(X)
+    print("ok", est.n_iter_, est.score_samples(X).shape[0])
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_DATA, /proc")
+def test_fit_on_sparse_rows_whose_dense_copy_exceeds_the_allowed_memory():
+    """Both estimators fit and score sparse rows whose dense copy the process cannot hold."""
+    n_samples, n_features, headroom = 2**17, 64, 24 * 2**20  # dense: 64 MiB of float64
+    result = subprocess.run(
+        [sys.executable, "-c", _BOUNDED_FIT, str(n_samples), str(n_features), str(headroom)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.split() == ["ok", "1", str(n_samples)] * 2, result.stdout
 
 
 # -- PCA of wide rows: leading axes only ---------------------------------------------
