@@ -33,6 +33,7 @@ from ._net import (
 from ._pca import PrincipalAxes
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
+from ._sparse import _SparseRows, column_extremes, issparse, mean_and_variance
 from ._streaming import _Blocks
 from ._validation import (
     Interval,
@@ -76,7 +77,10 @@ n_components : int, float or None, default={n_components_default}
         - None: PCA's size for 95 % of the variance of the scaled training
           data (1 on a single column).
 
-        The size chosen is ``n_components_``.
+        The size chosen is ``n_components_``. Beyond 2048 features PCA's size
+        for a fraction is counted on the leading axes only, at most as many
+        as fit in 32 MiB (209 at 20 000 features); a ``UserWarning`` says
+        when that bound sets ``n_components_``.
 
     hidden_layer_sizes : tuple of int or None, default=None
         Widths of the encoder's hidden layers; the decoder mirrors them. None
@@ -92,6 +96,8 @@ default="relu"
         Initialisation of the built-in module. ``"pca"`` sets its linear path to
         PCA's projection of the training data (the non-linear part starts at
         zero), so training starts from PCA's reconstruction and improves on it.
+        Beyond 2048 features the leading axes are computed by randomized
+        subspace iteration, without the covariance matrix.
         ``"random"`` keeps PyTorch's default initialisation. A variational
         model trained with the squared error starts instead at the optimum of
         a linear VAE (probabilistic PCA), its codes distributed as the prior.
@@ -417,9 +423,14 @@ def _reconstruction(module, x):
 
 
 def _chunks(X_std, rows):
-    """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor."""
+    """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor.
+
+    ``_SparseRows`` are densified ``rows`` at a time, at the bounds of a tensor's slices.
+    """
     if isinstance(X_std, _Blocks):
         return (X_std.block(b) for b in range(X_std.n_blocks))
+    if isinstance(X_std, _SparseRows):
+        return X_std.chunks(rows)
     return torch.split(X_std, rows)
 
 
@@ -433,7 +444,7 @@ def _training_chunks(X_std, validation_fraction, seed):
     if isinstance(X_std, _Blocks):
         return _chunks(X_std.split(validation_fraction, seed)[0], rows)
     if not validation_fraction:
-        return torch.split(X_std, rows)
+        return _chunks(X_std, rows)
     train = _split_indices(len(X_std), validation_fraction, seed)[0].sort().values
     return (X_std.index_select(0, index.to(X_std.device)) for index in torch.split(train, rows))
 
@@ -617,7 +628,17 @@ class _BaseAutoencoder(
         if self.n_components is None or isinstance(self.n_components, float):
             if n_samples < 2:
                 return 1
-            size = principal_axes().n_components_for(self.n_components or _DEFAULT_VARIANCE)
+            axes = principal_axes()
+            fraction = self.n_components or _DEFAULT_VARIANCE
+            size = axes.n_components_for(fraction)
+            if axes.capped:
+                warnings.warn(
+                    f"{100 * fraction:g} % of the variance needs more than {size} principal axes, "
+                    f"the most computed for rows of {n_features} features: n_components_ "
+                    f"is {size}. Pass n_components as an int to choose the size.",
+                    UserWarning,
+                    stacklevel=4,
+                )
             return min(size, n_samples, n_features)
         if self.n_components > min(n_samples, n_features):
             raise ValueError(
@@ -750,20 +771,27 @@ class _BaseAutoencoder(
         else:
             mean, var, n = self.mean_, self._var, self.n_samples_seen_
         if not self.standardize:
-            return np.zeros(X.shape[1]), np.ones(X.shape[1]), n + len(X)
-        n = np.full(X.shape[1], n)
-        step = self._chunk_rows(X.shape[1])  # by blocks: bounded memory on a memmap
-        with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, len(X), step):
-                mean, var, n = _incremental_mean_and_var(
-                    X[start : start + step], last_mean=mean, last_variance=var, last_sample_count=n
-                )
+            return np.zeros(X.shape[1]), np.ones(X.shape[1]), n + X.shape[0]
+        if issparse(X):  # on the sparse structure, implicit zeros counted
+            mean, var, n = mean_and_variance(X, mean, var, n)
+        else:
+            n = np.full(X.shape[1], n)
+            step = self._chunk_rows(X.shape[1])  # by blocks: bounded memory on a memmap
+            with np.errstate(over="ignore", invalid="ignore"):
+                for start in range(0, X.shape[0], step):
+                    mean, var, n = _incremental_mean_and_var(
+                        X[start : start + step],
+                        last_mean=mean,
+                        last_variance=var,
+                        last_sample_count=n,
+                    )
+            n = int(n[0])
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(var))):
             raise ValueError(
                 "Feature statistics overflowed: X has values too large to standardize "
                 "in float64 (e.g. 1e200). Rescale those features before fitting."
             )
-        return mean, var, int(n[0])
+        return mean, var, n
 
     def _scale(self, var):
         """The per-feature divisors (``scale_``) for feature variances ``var``.
@@ -780,13 +808,43 @@ class _BaseAutoencoder(
         return _handle_zeros_in_scale(np.sqrt(var))
 
     def _standardized(self, X, mean, scale, dtype):
-        """``(X - mean) / scale`` as a new C-contiguous array of ``dtype``, by chunks."""
+        """``(X - mean) / scale`` as a new C-contiguous array of ``dtype``, by chunks.
+
+        Sparse ``X`` is densified one chunk at a time.
+        """
         out = np.empty(X.shape, dtype=dtype)
         step = self._chunk_rows(X.shape[1])
-        for start in range(0, len(X), step):
+        for start in range(0, X.shape[0], step):
             rows = slice(start, start + step)
-            out[rows] = (X[rows] - mean) / scale
+            chunk = X[rows]
+            out[rows] = ((chunk.toarray() if issparse(chunk) else chunk) - mean) / scale
         return out
+
+    def _standardized_rows(self, X, mean, scale, device):
+        """Standardized float32 rows of validated ``X`` on ``device``, for training and PCA.
+
+        A tensor for an array; a ``_SparseRows`` for sparse ``X``, densified
+        a batch or a chunk at a time.
+        """
+        if issparse(X):
+            standardize = functools.partial(
+                self._standardized, mean=mean, scale=scale, dtype=np.float32
+            )
+            return _SparseRows(X, mean, scale, standardize, device)
+        return torch.from_numpy(self._standardized(X, mean, scale, np.float32)).to(device)
+
+    def _principal_axes(self, X_std, validation_fraction=None, seed=0):
+        """``PrincipalAxes`` of standardized rows (a tensor, ``_Blocks`` or ``_SparseRows``).
+
+        With a ``validation_fraction``, of the training side of the net's
+        seeded split only (see ``_training_chunks``).
+        """
+        if isinstance(X_std, _SparseRows):
+            if validation_fraction:
+                train = _split_indices(len(X_std), validation_fraction, seed)[0]
+                X_std = X_std.subset(train.sort().values.numpy())
+            return X_std.principal_axes(self._chunk_rows(X_std.shape[1]))
+        return PrincipalAxes(lambda: _training_chunks(X_std, validation_fraction, seed))
 
     @_atomic
     def _fit(self, X, *, incremental):
@@ -815,7 +873,7 @@ class _BaseAutoencoder(
             n_components, device = self.n_components_, self.device_
             if not incremental:  # warm start keeps the units the model was trained in
                 mean, scale, n_seen = self.mean_, self.scale_, self.n_samples_seen_
-        batch_size = min(200, len(X)) if self.batch_size == "auto" else self.batch_size
+        batch_size = min(200, X.shape[0]) if self.batch_size == "auto" else self.batch_size
         if streamed:  # blocks of a whole number of batches
             X_std = _Blocks(
                 X,
@@ -824,8 +882,10 @@ class _BaseAutoencoder(
                 device=device,
             )
         else:
+            # sparse X overflows exactly where its columns' extremes do
+            checked = column_extremes(X) if issparse(X) else X
             with np.errstate(over="ignore"):  # an overflow is reported just below
-                X_std = self._standardized(X, mean, scale, np.float32)
+                X_std = self._standardized(checked, mean, scale, np.float32)
             if not np.all(np.isfinite(X_std)):
                 raise ValueError(
                     "X has values too large for float32 training "
@@ -837,7 +897,10 @@ class _BaseAutoencoder(
                         else "Use standardize='global'."
                     )
                 )
-            X_std = torch.from_numpy(X_std).to(device)
+            if issparse(X):
+                X_std = self._standardized_rows(X, mean, scale, device)
+            else:
+                X_std = torch.from_numpy(X_std).to(device)
         seed = _draw_seed(self.random_state)
         early_stopping = self.early_stopping and not incremental
         validation_fraction = self.validation_fraction if early_stopping else None
@@ -845,7 +908,7 @@ class _BaseAutoencoder(
             # PCA of the rows that training sees: a start fitted to the validation
             # rows too would beat every later epoch on them by having seen them.
             principal_axes = functools.cache(
-                lambda: PrincipalAxes(_training_chunks(X_std, validation_fraction, seed))
+                lambda: self._principal_axes(X_std, validation_fraction, seed)
             )
             n_components = self._check_n_components(X_std.shape, principal_axes)
 
@@ -877,7 +940,7 @@ class _BaseAutoencoder(
                 self._init_linear_path(
                     net.module_,
                     n_components,
-                    lambda: PrincipalAxes(_training_chunks(X_std, None, seed)),
+                    lambda: self._principal_axes(X_std),
                 )
             noise_variance = None
             if self._models_observation_noise and hasattr(net.module_, "kl_divergence"):
@@ -909,8 +972,8 @@ class _BaseAutoencoder(
                 previous = getattr(self, "noise_variance_", None)
                 if not first_call and incremental and previous is not None:
                     # partial_fit: a running mean over the rows of every chunk
-                    n_before = n_seen - len(X)
-                    noise_variance = (n_before * previous + len(X) * noise_variance) / n_seen
+                    n_before = n_seen - X.shape[0]
+                    noise_variance = (n_before * previous + X.shape[0] * noise_variance) / n_seen
             self.noise_variance_ = noise_variance
         if not incremental:
             self.retained_variance_ratio_ = self._retained_variance_of(X_std)
@@ -995,11 +1058,12 @@ class _BaseAutoencoder(
         if standardize:
             mean = torch.as_tensor(self.mean_, dtype=compute, device=device)
             scale = torch.as_tensor(self.scale_, dtype=compute, device=device)
-        out = np.empty((len(X), n_out), dtype=out_dtype)
+        out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         step = self._chunk_rows(max(X.shape[1], n_out))
         with torch.inference_mode():
-            for start in range(0, len(X), step):
-                rows = np.ascontiguousarray(X[start : start + step])
+            for start in range(0, X.shape[0], step):
+                rows = X[start : start + step]
+                rows = rows.toarray() if issparse(rows) else np.ascontiguousarray(rows)
                 if not rows.flags.writeable:  # torch only wraps writeable arrays
                     rows = rows.copy()
                 rows = torch.from_numpy(rows).to(device=device, dtype=compute)
@@ -1019,12 +1083,14 @@ class _BaseAutoencoder(
         # scikit-learn's first finiteness check sums X: float32 values near the
         # dtype's limit make that sum inf - inf, whose warning is not the user's
         with np.errstate(invalid="ignore", over="ignore"):
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
+            return validate_data(
+                self, X, reset=reset, dtype=[np.float64, np.float32], accept_sparse="csr"
+            )
 
     def _retained_variance_ratio(self, X):
         """Fraction of the variance of validated rows ``X`` that the reconstruction keeps."""
-        X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
-        return self._retained_variance_of(torch.from_numpy(X_std).to(self.net_.device))
+        X_std = self._standardized_rows(X, self.mean_, self.scale_, self.net_.device)
+        return self._retained_variance_of(X_std)
 
     def _retained_variance_of(self, X_std):
         """Fraction of the variance of standardized float32 rows that the reconstruction keeps.
@@ -1124,7 +1190,7 @@ class _BaseAutoencoder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to encode.
 
         Returns
@@ -1145,7 +1211,7 @@ class _BaseAutoencoder(
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to reconstruct.
         per_feature : bool, default=False
             Whether to return the error of every feature rather than the mean
@@ -1162,5 +1228,6 @@ class _BaseAutoencoder(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = True
         tags.target_tags.required = False
         return tags

@@ -112,8 +112,8 @@ class _Rows:
 
     Parameters
     ----------
-    data : torch.Tensor of shape (n_samples, n_features)
-        The full data.
+    data : torch.Tensor or _SparseRows of shape (n_samples, n_features)
+        The full data; ``_SparseRows`` densify only the rows taken.
     indices : torch.Tensor of int64 or None
         The rows in view, in this order; None for all rows.
     """

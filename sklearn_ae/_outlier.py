@@ -1,5 +1,6 @@
 """AutoencoderOutlierDetector: anomaly detection by reconstruction error."""
 
+import functools
 from numbers import Real
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.base import OutlierMixin
 from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
 from ._net import elementwise_loss, output_link
 from ._pca import PrincipalAxes
+from ._sparse import column_percentiles, column_std, issparse
 from ._validation import Interval, StrOptions, _fit_context
 
 # Robust scaling reads its quantiles from at most this many rows, evenly spaced:
@@ -276,22 +278,27 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         if self.standardize != "robust":
             return super()._update_statistics(X, first_call)
         if not first_call:  # partial_fit keeps the scaling of its first chunk
-            return self.mean_, self._var, self.n_samples_seen_ + len(X)
+            return self.mean_, self._var, self.n_samples_seen_ + X.shape[0]
         rows = X
-        if len(X) > _ROBUST_MAX_ROWS:
-            rows = X[np.linspace(0, len(X) - 1, _ROBUST_MAX_ROWS).astype(np.intp)]
-        rows = np.asarray(rows, dtype=np.float64)
-        q1, median, q3 = np.percentile(rows, [25, 50, 75], axis=0)
+        if X.shape[0] > _ROBUST_MAX_ROWS:
+            rows = X[np.linspace(0, X.shape[0] - 1, _ROBUST_MAX_ROWS).astype(np.intp)]
+        if issparse(rows):  # the columns' quantiles, implicit zeros included
+            q1, median, q3 = column_percentiles(rows, [25, 50, 75])
+            std = column_std
+        else:
+            rows = np.asarray(rows, dtype=np.float64)
+            q1, median, q3 = np.percentile(rows, [25, 50, 75], axis=0)
+            std = functools.partial(np.std, axis=0)
         scale = (q3 - q1) / _NORMAL_IQR
         tied = ~(scale > 0)  # most rows share one value: the IQR says nothing
         if np.any(tied):
-            scale[tied] = rows[:, tied].std(axis=0)
+            scale[tied] = std(rows[:, tied])
         if not (np.all(np.isfinite(median)) and np.all(np.isfinite(scale))):
             raise ValueError(
                 "Feature statistics overflowed: X has values too large to scale "
                 "in float64 (e.g. 1e200). Rescale those features before fitting."
             )
-        return median, scale**2, len(X)
+        return median, scale**2, X.shape[0]
 
     def _codes_and_energy(self, X):
         """Codes and squared residual norms of validated rows, float64."""
@@ -350,20 +357,23 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     def _residual_axes(self, X):
         """``residual_axes_`` for validated training rows ``X`` (see the attribute)."""
         principal_axes = vars(self).pop("_fit_principal_axes", None)
-        n_axes = len(X) // _ROWS_PER_RESIDUAL_AXIS
+        n_axes = X.shape[0] // _ROWS_PER_RESIDUAL_AXIS
         n_features = X.shape[1]
         if n_axes >= n_features or n_features > _MAX_RESIDUAL_AXES_WIDTH or not n_axes:
             return None
-        if principal_axes is None:  # partial_fit, or a size searched on other rows
+        if principal_axes is None and issparse(X):  # partial_fit, or a size searched on other rows
+            X_std = self._standardized_rows(X, self.mean_, self.scale_, torch.device("cpu"))
+            principal_axes = lambda: self._principal_axes(X_std)  # noqa: E731
+        elif principal_axes is None:
             X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
             principal_axes = lambda: PrincipalAxes([torch.from_numpy(X_std)])  # noqa: E731
-        return principal_axes().axes[:n_axes].astype(np.float32)
+        return principal_axes().components(n_axes)[0]
 
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
         self.residual_axes_ = self._residual_axes(X)
         codes, energy = self._codes_and_energy(X)
-        covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if len(X) > 1 else np.eye(1)
+        covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if X.shape[0] > 1 else np.eye(1)
         ridge = 1e-9 * max(np.trace(covariance), 1.0)
         self.latent_mean_ = codes.mean(axis=0)
         self.latent_precision_ = np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
@@ -389,7 +399,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows (possibly contaminated by outliers).
         y : None
             Ignored.
@@ -409,7 +419,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training rows.
         y : None
             Ignored.
@@ -429,7 +439,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.
         y : None
             Ignored.
@@ -449,7 +459,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.
         y : None
             Ignored.
@@ -468,7 +478,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -483,7 +493,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -498,7 +508,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to label.
 
         Returns

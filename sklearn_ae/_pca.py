@@ -6,7 +6,18 @@ only the rows' mean and covariance, which one pass over chunks of rows gives,
 on the device the rows are on and in torch's own thread pool: no copy of the
 data, bounded memory on a memmap read by blocks, and no second pool of BLAS
 threads competing with training for the cores.
+
+The covariance matrix holds ``n_features ** 2`` numbers: 3.2 GB of float64 at
+20 000 features. Beyond ``_MAX_COVARIANCE_BYTES`` (2048 features) only the
+leading axes are computed, by randomized subspace iteration on the covariance
+seen as an operator: each product of the covariance with a block of vectors is
+one pass over the rows, and memory grows with ``n_features`` times the number
+of axes. The total variance, the denominator of every fraction of variance, is
+the covariance's trace, the sum of the per-feature variances: exact whatever
+the number of axes computed.
 """
+
+import itertools
 
 import numpy as np
 import torch
@@ -16,23 +27,61 @@ _OVERFLOW = (
     "overflows float32. Keep standardize on (not False), rescale X or init='random'."
 )
 
+# The covariance matrix (float64) is formed while it takes at most this much
+# memory, up to 2048 features; wider rows get their leading axes only.
+_MAX_COVARIANCE_BYTES = 32 * 2**20
+
+# Extra vectors of the randomized subspace iteration beyond the axes wanted, as
+# in scikit-learn's ``randomized_svd``.
+_OVERSAMPLES = 10
+
+# A fraction of variance on wide rows grows the computed axes from this many,
+# doubling, up to the number whose float64 values take _MAX_COVARIANCE_BYTES.
+_FIRST_AXES = 32
+
+
+def max_covariance_width():
+    """The widest rows whose covariance matrix ``PrincipalAxes`` forms."""
+    return int(np.sqrt(_MAX_COVARIANCE_BYTES / 8))
+
 
 class PrincipalAxes:
     """Mean, variances and principal axes of rows given in chunks.
 
-    Computes each chunk's mean and scatter matrix in float64 and merges them
-    (the pairwise update of Chan, Golub and LeVeque). Float64 even for float32
-    rows: the last axes of nearly full-rank data carry little variance, and
-    float32 scatter matrices misplace them enough that a model starting from
-    them reconstructs held-out rows measurably worse than ``PCA``. Memory
-    grows with ``n_features ** 2``, not with the number of rows. The axes are the
-    eigenvectors of the covariance matrix, signed as scikit-learn's ``PCA``
-    signs its components.
+    Up to ``max_covariance_width()`` features, computes each chunk's mean and
+    scatter matrix in float64 and merges them (the pairwise update of Chan,
+    Golub and LeVeque): memory grows with ``n_features ** 2``, not with the
+    number of rows. Float64 even for float32 rows: the last axes of nearly
+    full-rank data carry little variance, and float32 scatter matrices
+    misplace them enough that a model starting from them reconstructs
+    held-out rows measurably worse than ``PCA``. The axes are the eigenvectors of the
+    covariance matrix, signed as scikit-learn's ``PCA`` signs its components.
+
+    Wider rows never form the covariance matrix: ``components(k)`` computes the
+    leading ``k`` axes by randomized subspace iteration (Halko, Martinsson and
+    Tropp, 2011) on the covariance as an operator, a pass over the rows per
+    product, in float64, from a fixed seed; the result is deterministic and,
+    for the leading axes of data whose spectrum decays, equal to PCA's to a
+    few digits. ``n_components_for(fraction)`` divides by the exact total
+    variance (the covariance's trace) and computes 32 axes, then 64, ... until
+    they explain ``fraction``, up to as many axes as fit in the memory of the
+    largest covariance formed (``max_axes``, 209 at 20 000 features).
 
     Parameters
     ----------
-    chunks : iterable of torch.Tensor of shape (n_rows, n_features)
-        The rows, chunk by chunk; at least one row in all.
+    chunks : iterable of torch.Tensor of shape (n_rows, n_features), or callable
+        The rows, chunk by chunk; at least one row in all. Wide rows need
+        several passes: a callable returning a fresh iterable each call, or a
+        list.
+    moments : callable or None, default=None
+        For wide rows, ``moments()`` returns ``(n_samples, mean, total_variance)``
+        (the trace of the covariance, with ``n_samples - 1`` degrees of freedom)
+        instead of a pass over ``chunks``.
+    gram : callable or None, default=None
+        For wide rows, ``gram(V)`` returns ``A.T @ (A @ V)`` for the centred
+        rows ``A`` and a float64 ndarray ``V`` of shape (n_features, k), as a
+        float64 ndarray, instead of a pass over ``chunks``: sparse rows compute
+        it without densifying.
 
     Attributes
     ----------
@@ -40,16 +89,53 @@ class PrincipalAxes:
         Number of rows.
     mean : ndarray of shape (n_features,)
         Mean of the rows, float64.
-    variances : ndarray of shape (n_features,)
-        Variance along each axis (``PCA``'s ``explained_variance_``), in
-        decreasing order, float64.
-    axes : ndarray of shape (n_features, n_features)
-        The principal axes as orthonormal rows (``PCA``'s ``components_``), float64.
+    variances : ndarray of shape (n_axes,)
+        Variance along each computed axis (``PCA``'s ``explained_variance_``),
+        in decreasing order, float64. All ``n_features`` axes for narrow rows;
+        on wide rows, those computed so far.
+    axes : ndarray of shape (n_axes, n_features)
+        The computed principal axes as orthonormal rows (``PCA``'s
+        ``components_``), float64.
+    total_variance : float
+        Sum of the variances along all the axes (the covariance's trace).
+    truncated : bool
+        Whether only leading axes are computed (wide rows).
+    capped : bool
+        Whether ``max_axes`` stopped ``n_components_for`` short of its fraction.
     """
 
-    def __init__(self, chunks):
+    def __init__(self, chunks, *, moments=None, gram=None):
+        self._chunks = chunks if callable(chunks) else lambda: chunks
+        self._gram_of = gram
+        first = None
+        if moments is None:
+            iterator = iter(self._chunks())
+            first = next(iterator)
+            n_features = first.shape[1]
+        else:
+            n, mean, total = moments()
+            n_features = len(mean)
+        self.truncated = n_features > max_covariance_width()
+        self.capped = False
+        if not self.truncated:
+            if first is None:
+                iterator = iter(self._chunks())
+                first = next(iterator)
+            self._covariance(first, iterator)
+            return
+        if moments is None:
+            n, mean, total = self._moments(first, iterator)
+        if not np.isfinite(total):
+            raise ValueError(_OVERFLOW)
+        self.n_samples, self.mean, self.total_variance = n, mean, float(total)
+        self.variances = np.zeros(0)
+        self.axes = np.zeros((0, n_features))
+
+    # -- narrow rows: the covariance matrix ------------------------------------
+
+    def _covariance(self, first, rest):
         n, mean, scatter = 0, None, None
-        for x in chunks:
+        for x in itertools.chain([first], rest):  # one chunk held at a time
             # in float64, each chunk centred on its own mean, then merged
             x = x.double()
             chunk_mean = x.mean(dim=0)
@@ -67,11 +153,66 @@ class PrincipalAxes:
             raise ValueError(_OVERFLOW)
         variances, axes = torch.linalg.eigh(scatter / max(n - 1, 1))
         variances, axes = variances.flip(0).clamp(min=0), axes.flip(1).T
-        # scikit-learn's sign convention: the largest entry of each axis is positive
-        largest = axes.gather(1, axes.abs().argmax(dim=1, keepdim=True))
-        axes *= torch.where(largest < 0, -1.0, 1.0)
         self.n_samples = n
         self.mean, self.variances, self.axes = (t.cpu().numpy() for t in (mean, variances, axes))
+        self.axes = _signed(self.axes)
+        self.total_variance = float(self.variances.sum())
+
+    # -- wide rows: leading axes only -------------------------------------------
+
+    @staticmethod
+    def _moments(first, rest):
+        """``(n, mean, trace of the covariance)`` in one pass (Chan's merge, per feature)."""
+        n, mean, m2 = 0, None, None
+        for x in itertools.chain([first], rest):  # one chunk held at a time
+            chunk_mean = x.mean(dim=0)
+            chunk_m2 = (x - chunk_mean).square().sum(dim=0).double()
+            chunk_mean = chunk_mean.double()
+            if mean is None:
+                mean, m2 = chunk_mean, chunk_m2
+            else:
+                delta = chunk_mean - mean
+                weight = len(x) / (n + len(x))
+                m2 += chunk_m2 + delta.square() * (n * weight)
+                mean += delta * weight
+            n += len(x)
+        return n, mean.cpu().numpy(), float(m2.sum()) / max(n - 1, 1)
+
+    def _gram(self, V):
+        """``A.T @ (A @ V)`` for the centred rows ``A``: one pass over the chunks."""
+        if self._gram_of is not None:
+            return self._gram_of(V)
+        out = v = mean = None
+        for x in self._chunks():
+            if out is None:
+                v, mean = (torch.from_numpy(a).to(x.device) for a in (V, self.mean))
+                out = torch.zeros_like(v)
+            centred = x.double() - mean
+            out += centred.T @ (centred @ v)
+        return out.cpu().numpy()
+
+    @property
+    def max_axes(self):
+        """The most axes a fraction of variance computes on wide rows."""
+        return max(1, _MAX_COVARIANCE_BYTES // (8 * len(self.mean)))
+
+    def _compute(self, n_axes):
+        """Compute the leading ``n_axes`` axes and their variances (wide rows)."""
+        n_features = len(self.mean)
+        size = min(n_axes + _OVERSAMPLES, n_features)
+        # scikit-learn's randomized_svd: more power iterations for few axes
+        n_iter = 7 if n_axes < 0.1 * n_features else 4
+        Q = np.random.default_rng(0).standard_normal((n_features, size))
+        for _ in range(n_iter + 1):
+            Q = np.linalg.qr(self._gram(Q))[0]
+        product = self._gram(Q)
+        if not np.all(np.isfinite(product)):
+            raise ValueError(_OVERFLOW)
+        small = Q.T @ product
+        values, vectors = np.linalg.eigh((small + small.T) / 2)
+        order = np.argsort(values)[::-1][:n_axes]
+        self.variances = np.clip(values[order], 0, None) / max(self.n_samples - 1, 1)
+        self.axes = _signed((Q @ vectors[:, order]).T)
 
     def components(self, n_components):
         """The first ``n_components`` axes, the mean and the axes' variances, float32.
@@ -81,6 +222,8 @@ class PrincipalAxes:
         """
         n_features = len(self.mean)
         n_available = min(n_components, self.n_samples, n_features)
+        if len(self.axes) < n_available:
+            self._compute(n_available)
         components = np.zeros((n_components, n_features), dtype=np.float32)
         components[:n_available] = self.axes[:n_available]
         variances = np.zeros(n_components, dtype=np.float32)
@@ -91,9 +234,31 @@ class PrincipalAxes:
         return components, self.mean.astype(np.float32), variances
 
     def n_components_for(self, fraction):
-        """How many axes ``PCA(n_components=fraction)`` keeps: the fewest explaining it."""
-        total = self.variances.sum()
+        """How many axes ``PCA(n_components=fraction)`` keeps: the fewest explaining it.
+
+        On wide rows, at most ``max_axes``; ``capped`` tells whether that bound
+        stopped the count short of ``fraction``.
+        """
+        total = self.total_variance
         if total <= 0:  # constant rows: one axis explains all there is
             return 1
+        if self.truncated:
+            largest = min(self.n_samples, len(self.mean))
+            n_axes = max(len(self.axes), min(_FIRST_AXES, largest, self.max_axes))
+            while True:
+                if len(self.axes) < n_axes:
+                    self._compute(n_axes)
+                if self.variances.sum() >= fraction * total or n_axes >= largest:
+                    break
+                if n_axes >= self.max_axes:
+                    self.capped = True
+                    return n_axes
+                n_axes = min(2 * n_axes, largest, self.max_axes)
         ratio = np.cumsum(self.variances) / total
         return int(min(np.searchsorted(ratio, fraction, side="right") + 1, len(ratio)))
+
+
+def _signed(axes):
+    """scikit-learn's sign convention: the largest entry of each axis is positive."""
+    largest = np.take_along_axis(axes, np.abs(axes).argmax(axis=1)[:, None], axis=1)
+    return axes * np.where(largest < 0, -1.0, 1.0)

@@ -2,12 +2,9 @@
 
 import math
 
-import numpy as np
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import train_test_split
-
-from ._pca import PrincipalAxes
 
 # At least this share of the rows judges the sizes: a small validation set makes
 # the smallest qualifying size an optimistic choice.
@@ -33,7 +30,7 @@ def search_n_components(estimator, X, seed):
     ----------
     estimator : AutoencoderTransformer or AutoencoderOutlierDetector
         The unfitted estimator; it is not modified.
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
         Validated training rows.
     seed : int
         Seed of the split and of every fit.
@@ -60,8 +57,8 @@ def search_n_components(estimator, X, seed):
 
     # PCA's size on all the rows, in the units the estimator trains in
     mean, var, _ = estimator._update_statistics(X, first_call=True)
-    X_scaled = estimator._standardized(X, mean, estimator._scale(var), np.float64)
-    high = PrincipalAxes([torch.from_numpy(X_scaled)]).n_components_for(fraction)
+    X_scaled = estimator._standardized_rows(X, mean, estimator._scale(var), torch.device("cpu"))
+    high = estimator._principal_axes(X_scaled).n_components_for(fraction)
     high = min(high, *X_train.shape)  # no more than the training rows determine
     if not qualifies(high):
         return fitted[high], scores

@@ -67,7 +67,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.
         y : None
             Ignored.
@@ -90,7 +90,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             A chunk of training rows.
         y : None
             Ignored.
@@ -109,7 +109,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training rows.
         y : None
             Ignored.
@@ -209,7 +209,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
 
         Returns
@@ -226,7 +226,7 @@ class AutoencoderTransformer(_BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to score.
         y : None
             Ignored.

@@ -77,3 +77,20 @@ def test_bench_persistence_round_trips():
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
     for saver in ("pickle", "joblib"):
         assert rows[saver][-1] == "True"  # the loaded model transforms identically
+
+
+def test_bench_sparse_prints_its_table():
+    out = _run(
+        "benchmarks/bench_sparse.py",
+        "--n-samples",
+        "400",
+        "--n-features",
+        "300",
+        "--density",
+        "0.02",
+        "--n-components",
+        "4",
+    )
+    assert "CSR matrix:" in out and "dense float32:" in out
+    for contender in ("AutoencoderTransformer", "AutoencoderOutlierDetector", "PCA-arpack"):
+        assert contender in out

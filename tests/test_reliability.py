@@ -85,7 +85,8 @@ def _bad_inputs(X):
     }
 
 
-BAD_INPUTS = list(_bad_inputs(np.zeros((2, 2))))
+# Sparse rows are data (as for PCA); sparse codes are not (see inverse_transform).
+BAD_INPUTS = [b for b in _bad_inputs(np.zeros((2, 2))) if b != "sparse"]
 FIT_METHODS = {
     AutoencoderTransformer: ["fit", "fit_transform", "partial_fit"],
     AutoencoderOutlierDetector: ["fit", "fit_predict", "fit_transform", "partial_fit"],
@@ -111,7 +112,8 @@ REFERENCE_METHOD = {
 
 
 def _reference(bad):
-    # PCA accepts sparse input; FactorAnalysis refuses it as we do.
+    # PCA.inverse_transform does not validate its codes; FactorAnalysis refuses
+    # sparse input as inverse_transform refuses sparse codes.
     return FactorAnalysis(2) if bad == "sparse" else PCA(2)
 
 
@@ -150,7 +152,51 @@ def test_inference_rejects_bad_input_as_scikit_learn_does(Estimator, method, bad
     )
 
 
-@pytest.mark.parametrize("bad", [b for b in BAD_INPUTS if b != "wrong width"])
+# Sparse rows with the faults a sparse matrix can hold.
+SPARSE_BAD_INPUTS = ["nan", "+inf", "-inf", "wrong width"]
+
+
+@pytest.mark.parametrize("bad", SPARSE_BAD_INPUTS)
+@pytest.mark.parametrize(
+    "Estimator, method",
+    [(E, m) for E in ESTIMATORS for m in FIT_METHODS[E] + INFERENCE_METHODS[E]],
+    ids=lambda p: getattr(p, "__name__", p),
+)
+def test_bad_sparse_input_gets_pca_s_error(Estimator, method, bad, X, fitted):
+    X_bad = sp.csr_matrix(_bad_inputs(X)[bad])
+    if method in FIT_METHODS[Estimator]:
+        if bad == "wrong width":
+            return  # any width fits
+        estimator, reference = Estimator(2, **FAST), PCA(2)
+        reference_method = REFERENCE_METHOD[method]
+    else:
+        # PCA transforms sparse rows but scores only dense ones: its transform
+        # is the reference of every inference method
+        estimator, reference, reference_method = fitted[Estimator], PCA(2).fit(X), "transform"
+    _assert_same_error(
+        lambda: getattr(estimator, method)(X_bad),
+        lambda: getattr(reference, reference_method)(X_bad),
+        Estimator.__name__,
+        "PCA",
+    )
+
+
+@pytest.mark.parametrize(
+    "Estimator, method",
+    [(E, m) for E in ESTIMATORS for m in INFERENCE_METHODS[E]],
+    ids=lambda p: getattr(p, "__name__", p),
+)
+def test_sparse_input_is_accepted_by_every_method(Estimator, method, X, fitted):
+    """Sparse rows are data, as for PCA and IsolationForest: the same results as dense rows."""
+    estimator = fitted[Estimator]
+    np.testing.assert_allclose(
+        getattr(estimator, method)(sp.csr_matrix(X)), getattr(estimator, method)(X), rtol=1e-12
+    )
+    for fit_method in FIT_METHODS[Estimator]:
+        getattr(Estimator(2, **FAST), fit_method)(sp.csr_matrix(X))  # no error
+
+
+@pytest.mark.parametrize("bad", [b for b in BAD_INPUTS if b != "wrong width"] + ["sparse"])
 def test_inverse_transform_rejects_bad_codes_as_scikit_learn_does(bad, X, fitted):
     estimator = fitted[AutoencoderTransformer]
     codes = estimator.transform(X)

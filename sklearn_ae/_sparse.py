@@ -1,0 +1,217 @@
+"""Sparse input: scipy.sparse rows, densified one batch at a time.
+
+Validation turns any scipy.sparse matrix or array into CSR. Standardization
+centres every feature, so the rows the network sees are dense: a sparse
+matrix is never densified whole, only the rows a step needs.
+
+- Per-feature statistics (mean and variance, or the robust scaling's
+  quantiles) are computed on the sparse structure, implicit zeros counted.
+- ``_SparseRows`` stands where the in-memory path holds one tensor of
+  standardized rows. Training takes slices and gathers of it, so the
+  validation split and the shuffled mini-batches are those of a fit on the
+  dense rows; each batch is densified and standardized when it is drawn.
+- PCA (``init="pca"``, ``n_components`` as a fraction) forms the covariance
+  matrix from densified chunks of rows up to 2048 features; wider rows get
+  their leading axes from products of the sparse matrix with a few dense
+  vectors, centring and scaling applied implicitly (see ``PrincipalAxes``).
+- Inference densifies one chunk of rows at a time (``_map_rows``).
+
+Memory beyond the sparse matrix itself is that of one batch or chunk of dense
+rows, whatever the number of rows.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils.sparsefuncs import incr_mean_variance_axis
+
+from ._pca import PrincipalAxes
+
+# Stored values per block when the sparse structure is read by blocks of rows
+# (statistics in float64, products with dense vectors): about 8 MiB of float64.
+_BLOCK_NONZEROS = 2**20
+
+
+def issparse(X):
+    """Whether ``X`` is a scipy.sparse matrix or array."""
+    return sp.issparse(X)
+
+
+def _row_blocks(X, max_rows=None):
+    """CSR row slices of ``X`` of at most ``_BLOCK_NONZEROS`` stored values (or one row each)."""
+    n_samples = X.shape[0]
+    bounds = np.searchsorted(X.indptr, np.arange(_BLOCK_NONZEROS, X.nnz, _BLOCK_NONZEROS))
+    if max_rows is not None:
+        bounds = np.union1d(bounds, np.arange(max_rows, n_samples, max_rows))
+    bounds = np.unique(np.concatenate([[0], bounds, [n_samples]]))
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        yield X[start:stop]
+
+
+def mean_and_variance(X, last_mean, last_var, last_n):
+    """Per-feature mean and variance of CSR rows ``X`` merged with earlier ones, float64.
+
+    The counterpart of ``_incremental_mean_and_var`` for sparse rows: implicit
+    zeros count as values, and the sums run in float64 whatever the dtype of
+    ``X`` (block by block, so float32 data are never copied whole).
+
+    Returns
+    -------
+    mean, var : ndarray of shape (n_features,)
+    n : int
+    """
+    n_features = X.shape[1]
+    # copies: scikit-learn's update works in place on the running statistics
+    mean = np.array(np.broadcast_to(last_mean, n_features), dtype=np.float64)
+    var = np.array(np.broadcast_to(last_var, n_features), dtype=np.float64)
+    n = np.full(n_features, last_n, dtype=np.float64)
+    for block in _row_blocks(X):
+        mean, var, n = incr_mean_variance_axis(
+            block.astype(np.float64), axis=0, last_mean=mean, last_var=var, last_n=n
+        )
+    return mean, var, int(n[0]) if n_features else int(last_n) + X.shape[0]
+
+
+def column_extremes(X):
+    """The least and greatest value of every column, implicit zeros included, float64.
+
+    Returns an ndarray of shape (2, n_features): whatever is computed from
+    rows elementwise and monotonically (standardization) overflows on some
+    row of ``X`` exactly when it overflows on these two.
+    """
+    extremes = (X.min(axis=0), X.max(axis=0))
+    return np.vstack([np.asarray(e.toarray(), dtype=np.float64).ravel() for e in extremes])
+
+
+def column_percentiles(X, q):
+    """``np.percentile(X.toarray(), q, axis=0)`` of sparse ``X``, without densifying.
+
+    Sorts the stored values of each column (from a CSC copy: the size of the
+    sparse matrix) and reads each order statistic from them, the implicit
+    zeros sitting between the negative and the non-negative stored values;
+    interpolates linearly as ``numpy.percentile`` does.
+
+    Returns
+    -------
+    percentiles : ndarray of shape (len(q), n_features)
+        Float64.
+    """
+    X = sp.csc_matrix(X, dtype=np.float64)
+    X.sum_duplicates()
+    n_samples, n_features = X.shape
+    counts = np.diff(X.indptr)
+    columns = np.repeat(np.arange(n_features), counts)
+    values = np.append(X.data[np.lexsort((X.data, columns))], 0.0)  # a pad for empty columns
+    negatives = np.bincount(columns[X.data < 0], minlength=n_features)
+    zeros = n_samples - counts
+    start = X.indptr[:-1]
+
+    def order_statistic(rank):
+        """The value of rank ``rank`` (0-based) in each sorted column."""
+        explicit = np.where(rank < negatives, rank, rank - zeros)
+        stored = values[np.clip(start + explicit, 0, len(values) - 1)]
+        implicit = (rank >= negatives) & (rank < negatives + zeros)
+        return np.where(implicit, 0.0, stored)
+
+    q = np.asarray(q, dtype=np.float64)[:, None] / 100
+    position = q * (n_samples - 1)
+    below = np.floor(position).astype(np.intp)
+    above = np.minimum(below + 1, n_samples - 1)
+    fraction = position - below
+    a = order_statistic(np.broadcast_to(below, (len(q), n_features)))
+    b = order_statistic(np.broadcast_to(above, (len(q), n_features)))
+    difference = b - a  # numpy's linear interpolation, from the nearer end
+    return np.where(fraction >= 0.5, b - difference * (1 - fraction), a + difference * fraction)
+
+
+def column_std(X):
+    """Per-column standard deviation of sparse ``X`` (as ``np.std``), implicit zeros included."""
+    X = sp.csr_matrix(X)
+    return np.sqrt(mean_and_variance(X, 0.0, 0.0, 0)[1])
+
+
+class _SparseRows:
+    """Standardized float32 rows of a CSR matrix, densified on demand.
+
+    Parameters
+    ----------
+    data : scipy.sparse CSR matrix or array of shape (n_samples, n_features)
+        The rows; never densified whole.
+    mean, scale : ndarray of shape (n_features,)
+        The standardization: ``standardize(rows)`` is ``(rows - mean) / scale``.
+    standardize : callable
+        Maps CSR rows of ``data`` to a new float32 ndarray of standardized rows.
+    device : torch.device
+        Where the densified rows are moved.
+    """
+
+    def __init__(self, data, mean, scale, standardize, device):
+        self.data = data
+        self.mean = np.asarray(mean, dtype=np.float64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.standardize = standardize
+        self.device = device
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    def __len__(self):
+        return self.data.shape[0]
+
+    def _tensor(self, rows):
+        return torch.from_numpy(self.standardize(rows)).to(self.device)
+
+    def __getitem__(self, rows):
+        """The standardized rows of a slice, as a tensor on ``device``."""
+        return self._tensor(self.data[rows])
+
+    def index_select(self, dim, index):
+        """The standardized rows at ``index`` (a tensor), as ``torch.Tensor.index_select``."""
+        assert dim == 0
+        return self._tensor(self.data[index.cpu().numpy()])
+
+    def subset(self, index):
+        """The rows at ``index`` (an integer array), standardized alike."""
+        return _SparseRows(self.data[index], self.mean, self.scale, self.standardize, self.device)
+
+    def chunks(self, rows):
+        """The standardized rows, ``rows`` at a time."""
+        for start in range(0, len(self), rows):
+            yield self[start : start + rows]
+
+    def principal_axes(self, rows):
+        """``PrincipalAxes`` of the standardized rows.
+
+        Narrow rows: the covariance matrix of densified chunks of ``rows`` rows
+        (what a dense fit computes); wide rows: products of the sparse matrix
+        with dense vectors, never densifying.
+        """
+        return PrincipalAxes(lambda: self.chunks(rows), moments=self._moments, gram=self._gram)
+
+    def _moments(self):
+        """``(n, mean, total variance)`` of the standardized rows (see ``PrincipalAxes``)."""
+        n = len(self)
+        mean, var, _ = mean_and_variance(self.data, 0.0, 0.0, 0)
+        self._raw_mean = mean
+        total = float(np.sum(var / self.scale**2)) * n / max(n - 1, 1)
+        return n, (mean - self.mean) / self.scale, total
+
+    def _gram(self, V):
+        """``A.T @ (A @ V)`` for the centred standardized rows ``A``, never densified.
+
+        With ``X`` the raw rows, ``c`` their mean and ``S`` the diagonal of
+        scales, ``A = (X - c) S⁻¹``: ``A @ V = X @ W - c @ W`` for
+        ``W = S⁻¹ V``, and ``A.T @ Y = S⁻¹ (X.T @ Y - c ⊗ sum(Y))``. Blocks of
+        rows bound the dense ``A @ V``.
+        """
+        W = V / self.scale[:, None]
+        centre = self._raw_mean
+        shift = centre @ W
+        out = np.zeros_like(V)
+        max_rows = max(1, _BLOCK_NONZEROS // max(V.shape[1], 1))
+        for block in _row_blocks(self.data, max_rows):
+            block = block.astype(np.float64)
+            product = block @ W - shift
+            out += block.T @ product - np.outer(centre, product.sum(axis=0))
+        return out / self.scale[:, None]
