@@ -75,7 +75,11 @@ n_components : int, float or None, default={n_components_default}
           the chosen size, fitted on the other rows, is kept. ``partial_fit``
           takes PCA's size on its first chunk instead;
         - None: PCA's size for 95 % of the variance of the scaled training
-          data (1 on a single column).
+          data.
+
+        On a single column only ``n_components=1`` is accepted (any other
+        value raises ``ValueError``, for both estimators): one feature has
+        nothing to compress.
 
         The size chosen is ``n_components_``. Beyond 2048 features PCA's size
         for a fraction is counted on the leading axes only, at most as many
@@ -615,6 +619,16 @@ class _BaseAutoencoder(
             )
         return sizes
 
+    def _check_single_feature(self, n_features):
+        """Both estimators' answer on one column: only ``n_components=1`` fits it."""
+        if n_features == 1 and self.n_components != 1:
+            raise ValueError(
+                f"X has a single feature (n_features=1): a code of one feature "
+                f"reconstructs it exactly and n_components={self.n_components!r} has "
+                "nothing to choose from. Pass n_components=1 to fit a one-feature "
+                "model anyway."
+            )
+
     def _check_n_components(self, shape, principal_axes):
         """The code size for standardized training rows of ``shape``.
 
@@ -856,6 +870,8 @@ class _BaseAutoencoder(
         streamed = isinstance(X, np.memmap) and X.nbytes > _CHUNK_BYTES
         X = self._validate_rows(X, reset=first_call)
         self._check_family(X)
+        if first_call:
+            self._check_single_feature(X.shape[1])
         if first_call and not incremental and isinstance(self.n_components, float):
             best, scores = search_n_components(self, X, _draw_seed(self.random_state))
             fitted_state = {k: v for k, v in vars(best).items() if k not in best.get_params()}

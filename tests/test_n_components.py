@@ -107,24 +107,18 @@ def test_a_boolean_n_components_is_rejected(Estimator, value):
 
 
 @pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
-def test_one_column_follows_one_rule_in_both_classes(Estimator):
+@pytest.mark.parametrize("n_components", ["default", None, 0.5, 2])
+def test_one_column_follows_one_rule_in_both_classes(Estimator, n_components):
+    """On one feature only n_components=1 fits, whatever the class and its default."""
     X = np.random.RandomState(0).normal(size=(40, 1))
-    assert Estimator(None, **FAST).fit(X).n_components_ == 1  # PCA's size for 95 %
-    assert Estimator(0.5, **FAST).fit(X).n_components_ == 1
-    assert Estimator(1, **FAST).fit(X).n_components_ == 1
-    match = r"n_components=2 must be between 1 and min\(n_samples, n_features\)=1.*n_features=1"
+    estimator = Estimator(**FAST) if n_components == "default" else Estimator(n_components, **FAST)
+    match = r"single feature \(n_features=1\).*Pass n_components=1"
     with pytest.raises(ValueError, match=match):
-        Estimator(2, **FAST).fit(X)
-
-
-def test_the_defaults_on_one_column():
-    """The transformer's default is a size (2, as PCA(n_components=2)); the detector's is None."""
-    X = np.random.RandomState(0).normal(size=(40, 1))
-    with pytest.raises(ValueError, match="n_components=2 must be between 1"):
-        AutoencoderTransformer(**FAST).fit(X)
-    with pytest.raises(ValueError, match="n_components=2 must be between 0"):
-        PCA(n_components=2).fit(X)
-    assert AutoencoderOutlierDetector(**FAST).fit(X).n_components_ == 1
+        estimator.fit(X)
+    with pytest.raises(ValueError, match=match):
+        estimator.partial_fit(X)
+    assert not hasattr(estimator, "n_features_in_")
+    assert estimator.set_params(n_components=1).fit(X).n_components_ == 1
 
 
 @pytest.mark.parametrize("Estimator", [AutoencoderTransformer, AutoencoderOutlierDetector])
