@@ -94,6 +94,8 @@ def _expected_fit_errors(X, params):
         errors.append((InvalidParameterError, "hidden_layer_sizes"))
     if n_components > X.shape[1]:
         errors.append((ValueError, "n_components"))
+    if X.shape[1] == 1 and params["n_components"] != 1:
+        errors.append((ValueError, "single feature"))
     n_samples = X.shape[0]
     if params["early_stopping"] and n_samples == math.ceil(
         params["validation_fraction"] * n_samples
