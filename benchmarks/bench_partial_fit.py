@@ -37,6 +37,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _memory import reset_peak, status_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2**20
@@ -49,21 +50,6 @@ def make_rows(seed, n_samples, n_features):
     latent = rng.uniform(-1, 1, size=(n_samples, 3))
     X = np.sin(1.5 * latent @ mixing) + 0.05 * rng.normal(size=(n_samples, n_features))
     return X.astype(np.float32)
-
-
-def _status(field):
-    """A ``/proc/self/status`` field, in bytes."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def _reset_peak():
-    """Reset the peak resident set size (``VmHWM``) to the current one."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 
 def _estimator(args):
@@ -92,8 +78,8 @@ def child_train(args):
     sizes = [min(args.chunk_rows, args.n_samples - i * args.chunk_rows) for i in range(n_chunks)]
     chunks = [(i + 2, size, args.n_features) for i, size in enumerate(sizes)]
     est = _estimator(args)
-    _reset_peak()
-    baseline = _status("VmRSS")
+    reset_peak()
+    baseline = status_bytes("VmRSS")
     start = time.perf_counter()
     if args.child == "fit":
         est.fit(np.concatenate([make_rows(*chunk) for chunk in chunks]))
@@ -103,7 +89,7 @@ def child_train(args):
             for i in order.permutation(n_chunks):
                 est.partial_fit(make_rows(*chunks[i]))
     seconds = time.perf_counter() - start
-    peak = _status("VmHWM") - baseline
+    peak = status_bytes("VmHWM") - baseline
     error = float(np.mean((est.inverse_transform(est.transform(X_test)) - X_test) ** 2))
     print(json.dumps(dict(error=error, peak=peak, seconds=seconds, n_iter=est.n_iter_)))
 
@@ -113,7 +99,7 @@ def child_memmap(args):
     warnings.simplefilter("ignore")
     _warm_up(args)
     n_samples = args.memmap_mib * MIB // (4 * args.n_features)
-    limit = _status("VmData") + args.headroom_mib * MIB + 16 * n_samples
+    limit = status_bytes("VmData") + args.headroom_mib * MIB + 16 * n_samples
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     X = np.memmap(args.path, dtype=np.float32, mode="r", shape=(n_samples, args.n_features))
     try:

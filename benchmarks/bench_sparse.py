@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
+from _memory import reset_peak, status_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 MIB = 2**20
@@ -68,21 +69,6 @@ def make_csr(n_samples, n_features, density, seed):
 
 def _csr_bytes(X):
     return X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
-
-
-def _status(field):
-    """A ``/proc/self/status`` field, in bytes."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise KeyError(field)
-
-
-def _reset_peak():
-    """Reset the peak resident set size (``VmHWM``) to the current one."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
 
 
 def _estimator(name, n_components, seed):
@@ -110,12 +96,12 @@ def child(args):
     _estimator(args.child, args.n_components, args.seed).fit(make_csr(200, 50, 0.2, args.seed))
     X = make_csr(args.n_samples, args.n_features, args.density, args.seed)
     estimator = _estimator(args.child, args.n_components, args.seed)
-    _reset_peak()
-    before = _status("VmRSS")
+    reset_peak()
+    before = status_bytes("VmRSS")
     start = time.perf_counter()
     estimator.fit(X)
     seconds = time.perf_counter() - start
-    fit_peak = _status("VmHWM") - before
+    fit_peak = status_bytes("VmHWM") - before
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
     print(json.dumps(dict(seconds=seconds, peak=peak, before=before, fit_peak=fit_peak)))
 
