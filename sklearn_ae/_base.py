@@ -15,6 +15,15 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
+from ._data import (
+    _Blocks,
+    _SparseRows,
+    _split_indices,
+    column_extremes,
+    issparse,
+    mean_and_variance,
+)
+from ._losses import elementwise_loss, output_link
 from ._modules import (
     ACTIVATIONS,
     CodeActivation,
@@ -22,19 +31,10 @@ from ._modules import (
     MLPAutoencoder,
     VariationalAutoencoder,
 )
-from ._net import (
-    _AutoencoderNet,
-    _fused_adam,
-    _Monitor,
-    _split_indices,
-    elementwise_loss,
-    output_link,
-)
+from ._net import _AutoencoderNet, _fused_adam, _Monitor
 from ._pca import PrincipalAxes
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
-from ._sparse import _SparseRows, column_extremes, issparse, mean_and_variance
-from ._streaming import _Blocks
 from ._validation import (
     Interval,
     IntervalNotBool,

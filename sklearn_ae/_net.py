@@ -18,62 +18,8 @@ from scipy.stats import wilcoxon
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 
-from ._streaming import _BlockIterator, _Blocks
-
-
-def elementwise_loss(loss, output, target):
-    """Per-element reconstruction loss of the module's ``output`` against ``target``.
-
-    ``loss`` is ``"squared_error"``, ``"absolute_error"`` or
-    ``"binary_crossentropy"``; for the latter ``output`` holds logits (see
-    ``output_link``).
-    """
-    if loss == "squared_error":
-        return (output - target).square()
-    if loss == "absolute_error":
-        return (output - target).abs()
-    return torch.nn.functional.binary_cross_entropy_with_logits(output, target, reduction="none")
-
-
-def output_link(loss, output):
-    """Map the module's output to the data's units: a sigmoid of logits for cross-entropy."""
-    return torch.sigmoid(output) if loss == "binary_crossentropy" else output
-
-
-# The mean of ``elementwise_loss`` as one fused kernel (forward and backward): on
-# small networks the separate difference, square and mean kernels of every
-# training step would cost as much as a layer.
-_MEAN_LOSSES = {
-    "squared_error": torch.nn.functional.mse_loss,
-    "absolute_error": torch.nn.functional.l1_loss,
-    "binary_crossentropy": torch.nn.functional.binary_cross_entropy_with_logits,
-}
-
-
-class _ReconstructionLoss(torch.nn.Module):
-    """Mean of ``elementwise_loss``: the criterion of the net."""
-
-    def __init__(self, loss="squared_error"):
-        super().__init__()
-        self.loss = loss
-
-    def forward(self, output, target):
-        return _MEAN_LOSSES[self.loss](output, target)
-
-
-def sparsity_penalty(code, sparsity, target):
-    """Penalty on a batch of codes: ``"l1"`` or ``"kl"`` (to activation rate ``target``).
-
-    ``"l1"`` is the mean absolute activation. ``"kl"`` is the mean over code
-    units of ``KL(target || rate)``, where ``rate`` is a unit's mean activation
-    over the batch (activations must lie in [0, 1]).
-    """
-    if sparsity == "l1":
-        return code.abs().mean()
-    rate = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
-    kl = target * torch.log(target / rate) + (1 - target) * torch.log((1 - target) / (1 - rate))
-    return kl.mean()
-
+from ._data import _BatchIterator, _BlockIterator, _Blocks, _Rows, _split_indices
+from ._losses import _ReconstructionLoss, elementwise_loss, sparsity_penalty
 
 # Early stopping replaces the starting weights by those of a later epoch only
 # when the epoch reconstructs the validation rows better beyond chance: a
@@ -107,55 +53,6 @@ _DIVERGED_FIX = (
 )
 
 
-class _Rows:
-    """Rows of a 2-D tensor, optionally a subset given by an index tensor (no copy).
-
-    Parameters
-    ----------
-    data : torch.Tensor or _SparseRows of shape (n_samples, n_features)
-        The full data; ``_SparseRows`` densify only the rows taken.
-    indices : torch.Tensor of int64 or None
-        The rows in view, in this order; None for all rows.
-    """
-
-    def __init__(self, data, indices=None):
-        self.data = data
-        self.indices = indices
-
-    def __len__(self):
-        return len(self.data) if self.indices is None else len(self.indices)
-
-    def take(self, positions):
-        """Rows at ``positions`` of this view (a slice or an index tensor)."""
-        if self.indices is not None:
-            positions = self.indices[positions]
-        if isinstance(positions, slice):
-            return self.data[positions]
-        return self.data.index_select(0, positions.to(self.data.device))
-
-
-class _BatchIterator:
-    """Batches of a ``_Rows`` view: in order, or shuffled by a ``torch.Generator``."""
-
-    def __init__(self, rows, batch_size, generator=None):
-        self.rows = rows
-        self.batch_size = batch_size
-        self.generator = generator
-
-    def __len__(self):
-        return math.ceil(len(self.rows) / self.batch_size)
-
-    def __iter__(self):
-        n, size = len(self.rows), self.batch_size
-        if self.generator is None:
-            for start in range(0, n, size):
-                yield self.rows.take(slice(start, start + size))
-        else:
-            order = torch.randperm(n, generator=self.generator)
-            for start in range(0, n, size):
-                yield self.rows.take(order[start : start + size])
-
-
 def _fused_adam(device):
     """Whether torch has a fused Adam for ``device`` (CPU since torch 2.4, CUDA).
 
@@ -168,20 +65,6 @@ def _fused_adam(device):
     except (RuntimeError, ValueError):
         return False
     return True
-
-
-def _split_indices(n_samples, validation_fraction, seed):
-    """Seeded train/validation index tensors, sized as ``train_test_split`` sizes them."""
-    n_valid = math.ceil(validation_fraction * n_samples)
-    n_train = n_samples - n_valid
-    if n_valid == 0 or n_train == 0:
-        raise ValueError(
-            f"With n_samples={n_samples} and validation_fraction={validation_fraction}, "
-            "the training or the validation split would be empty. Use more samples, "
-            "another validation_fraction or early_stopping=False."
-        )
-    order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed))
-    return order[:n_train], order[n_train:]
 
 
 class _Monitor(Callback):

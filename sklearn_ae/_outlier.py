@@ -8,9 +8,9 @@ import torch
 from sklearn.base import OutlierMixin
 
 from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
-from ._net import elementwise_loss, output_link
+from ._data import column_percentiles, column_std, issparse
+from ._losses import elementwise_loss, output_link
 from ._pca import PrincipalAxes
-from ._sparse import column_percentiles, column_std, issparse
 from ._validation import Interval, StrOptions, _fit_context
 
 # Robust scaling reads its quantiles from at most this many rows, evenly spaced:

@@ -202,7 +202,7 @@ def test_blocks_visit_every_row_once_per_epoch():
     Each block of 10 rows gives ceil(0.2 * 10) = 2 rows to validation, the last
     block of 3 rows gives 1.
     """
-    from sklearn_ae._streaming import _BlockIterator, _Blocks
+    from sklearn_ae._data import _BlockIterator, _Blocks
 
     X = np.arange(103, dtype=np.float32).reshape(-1, 1)
     blocks = _Blocks(X, lambda rows: rows.astype(np.float32), 10, torch.device("cpu"))

@@ -25,8 +25,8 @@ from sklearn.exceptions import ConvergenceWarning
 import sklearn_ae._base
 import sklearn_ae._pca
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
+from sklearn_ae._data import _SparseRows, column_percentiles, mean_and_variance
 from sklearn_ae._pca import PrincipalAxes
-from sklearn_ae._sparse import _SparseRows, column_percentiles, mean_and_variance
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = dict(hidden_layer_sizes=(8,), max_iter=4, batch_size=32, random_state=0)

@@ -1,4 +1,32 @@
-"""Sparse input: scipy.sparse rows, densified one batch at a time.
+"""How rows reach a batch: in-memory tensors, blocks of a memmap, sparse rows.
+
+This file holds the data layer and imports neither skorch nor scikit-learn's
+estimators: the skorch glue (``_net.py``) imports it, never the reverse.
+
+In memory
+---------
+
+``fit`` on an ordinary array standardizes it once into a float32 tensor.
+``_Rows`` is a view of its rows (all, or the training or validation side of
+the seeded split of ``_split_indices``, as index tensors: no copy), and
+``_BatchIterator`` yields its mini-batches, in order or shuffled by a seeded
+generator.
+
+Blocks of a memmap
+------------------
+
+A ``numpy.memmap`` may be larger than memory, so it is
+never copied whole: every pass (statistics, PCA initialisation, each training
+epoch) reads it in contiguous blocks of rows, standardizes one block at a time
+and moves it to the device. A training epoch visits the blocks in a seeded
+random order and shuffles the rows inside each block, so the disk is read
+sequentially while mini-batches still mix rows.
+
+Peak memory is a few copies of one block (about ``_CHUNK_BYTES`` of float64
+rows), whatever the number of rows.
+
+Sparse rows
+-----------
 
 Validation turns any scipy.sparse matrix or array into CSR. Standardization
 centres every feature, so the rows the network sees are dense: a sparse
@@ -18,7 +46,14 @@ matrix is never densified whole, only the rows a step needs.
 
 Memory beyond the sparse matrix itself is that of one batch or chunk of dense
 rows, whatever the number of rows.
+
+A new data source goes here: an object with ``shape``, ``__len__``, slices
+and ``index_select`` like ``_SparseRows`` reuses ``_Rows`` and
+``_BatchIterator``; one read by blocks like ``_Blocks`` brings its own
+iterator.
 """
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,6 +61,202 @@ import torch
 from sklearn.utils.sparsefuncs import incr_mean_variance_axis
 
 from ._pca import PrincipalAxes
+
+# -- in memory ------------------------------------------------------------------
+
+
+class _Rows:
+    """Rows of a 2-D tensor, optionally a subset given by an index tensor (no copy).
+
+    Parameters
+    ----------
+    data : torch.Tensor or _SparseRows of shape (n_samples, n_features)
+        The full data; ``_SparseRows`` densify only the rows taken.
+    indices : torch.Tensor of int64 or None
+        The rows in view, in this order; None for all rows.
+    """
+
+    def __init__(self, data, indices=None):
+        self.data = data
+        self.indices = indices
+
+    def __len__(self):
+        return len(self.data) if self.indices is None else len(self.indices)
+
+    def take(self, positions):
+        """Rows at ``positions`` of this view (a slice or an index tensor)."""
+        if self.indices is not None:
+            positions = self.indices[positions]
+        if isinstance(positions, slice):
+            return self.data[positions]
+        return self.data.index_select(0, positions.to(self.data.device))
+
+
+class _BatchIterator:
+    """Batches of a ``_Rows`` view: in order, or shuffled by a ``torch.Generator``."""
+
+    def __init__(self, rows, batch_size, generator=None):
+        self.rows = rows
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self):
+        return math.ceil(len(self.rows) / self.batch_size)
+
+    def __iter__(self):
+        n, size = len(self.rows), self.batch_size
+        if self.generator is None:
+            for start in range(0, n, size):
+                yield self.rows.take(slice(start, start + size))
+        else:
+            order = torch.randperm(n, generator=self.generator)
+            for start in range(0, n, size):
+                yield self.rows.take(order[start : start + size])
+
+
+def _split_indices(n_samples, validation_fraction, seed):
+    """Seeded train/validation index tensors, sized as ``train_test_split`` sizes them."""
+    n_valid = math.ceil(validation_fraction * n_samples)
+    n_train = n_samples - n_valid
+    if n_valid == 0 or n_train == 0:
+        raise ValueError(
+            f"With n_samples={n_samples} and validation_fraction={validation_fraction}, "
+            "the training or the validation split would be empty. Use more samples, "
+            "another validation_fraction or early_stopping=False."
+        )
+    order = torch.randperm(n_samples, generator=torch.Generator().manual_seed(seed))
+    return order[:n_train], order[n_train:]
+
+
+# -- blocks of a memmap -----------------------------------------------------------
+
+
+class _Blocks:
+    """Standardized float32 rows of a 2-D array, produced one block at a time.
+
+    Parameters
+    ----------
+    data : ndarray of shape (n_samples, n_features)
+        The rows, typically a ``numpy.memmap``; never copied whole.
+    standardize : callable
+        Maps a block of rows of ``data`` to a new float32 array of standardized rows.
+    block_rows : int
+        Rows per block (the last block may be shorter).
+    device : torch.device
+        Where the blocks are moved.
+    part : {None, "train", "valid"}, default=None
+        None for all rows; otherwise one side of a seeded split of every block.
+    validation_fraction : float or None, default=None
+        Fraction of each block's rows on the validation side (rounded up).
+    seed : int, default=0
+        Seed of the split; block ``b`` is split by a generator seeded ``seed + b``.
+    """
+
+    def __init__(
+        self,
+        data,
+        standardize,
+        block_rows,
+        device,
+        *,
+        part=None,
+        validation_fraction=None,
+        seed=0,
+    ):
+        self.data = data
+        self.standardize = standardize
+        self.block_rows = block_rows
+        self.device = device
+        self.part = part
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+
+    @property
+    def shape(self):
+        return (len(self), self.data.shape[1])
+
+    @property
+    def n_blocks(self):
+        return math.ceil(len(self.data) / self.block_rows)
+
+    def _block_size(self, block):
+        """Rows of block ``block`` in this view."""
+        n = min(self.block_rows, len(self.data) - block * self.block_rows)
+        if self.part is None:
+            return n
+        n_valid = math.ceil(self.validation_fraction * n)
+        return n_valid if self.part == "valid" else n - n_valid
+
+    def __len__(self):
+        return sum(self._block_size(b) for b in range(self.n_blocks))
+
+    def block(self, block):
+        """The standardized rows of block ``block`` in this view, as a tensor on ``device``."""
+        start = block * self.block_rows
+        rows = self.standardize(self.data[start : start + self.block_rows])
+        if self.part is not None:
+            generator = torch.Generator().manual_seed(self.seed + block)
+            order = torch.randperm(len(rows), generator=generator).numpy()
+            n_train = len(rows) - math.ceil(self.validation_fraction * len(rows))
+            kept = order[n_train:] if self.part == "valid" else order[:n_train]
+            rows = rows[np.sort(kept)]
+        return torch.from_numpy(rows).to(self.device)
+
+    def split(self, validation_fraction, seed):
+        """``(train, valid)`` views; ``valid`` is None without a validation fraction."""
+        if not validation_fraction:
+            return self, None
+        train, valid = (
+            _Blocks(
+                self.data,
+                self.standardize,
+                self.block_rows,
+                self.device,
+                part=part,
+                validation_fraction=validation_fraction,
+                seed=seed,
+            )
+            for part in ("train", "valid")
+        )
+        if len(train) == 0 or len(valid) == 0:
+            raise ValueError(
+                f"With n_samples={len(self)} and validation_fraction={validation_fraction}, "
+                "the training or the validation split would be empty. Use more samples, "
+                "another validation_fraction or early_stopping=False."
+            )
+        return train, valid
+
+
+class _BlockIterator:
+    """Mini-batches of a ``_Blocks`` view, block by block.
+
+    In training the blocks come in a seeded random order and the rows of each
+    block are shuffled; otherwise everything is in order.
+    """
+
+    def __init__(self, rows, batch_size, generator=None):
+        self.rows = rows
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def __len__(self):
+        return sum(
+            math.ceil(self.rows._block_size(b) / self.batch_size)
+            for b in range(self.rows.n_blocks)
+        )
+
+    def __iter__(self):
+        blocks = range(self.rows.n_blocks)
+        if self.generator is not None:
+            blocks = torch.randperm(len(blocks), generator=self.generator).tolist()
+        for block in blocks:
+            yield from _BatchIterator(
+                _Rows(self.rows.block(block)), self.batch_size, self.generator
+            )
+
+
+# -- sparse rows --------------------------------------------------------------------
+
 
 # Stored values per block when the sparse structure is read by blocks of rows
 # (statistics in float64, products with dense vectors): about 8 MiB of float64.
