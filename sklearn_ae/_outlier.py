@@ -7,9 +7,10 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin
 
-from ._base import _atomic, _BaseAutoencoder, _overflow_error, fill_doc
+from ._base import _atomic, _BaseAutoencoder, _overflow_error
 from ._data import column_percentiles, column_std, issparse
 from ._losses import elementwise_loss, output_link
+from ._params import fill_doc
 from ._pca import PrincipalAxes
 from ._validation import Interval, StrOptions, _fit_context
 

@@ -6,7 +6,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
 
-from ._base import _BaseAutoencoder, fill_doc
+from ._base import _BaseAutoencoder
+from ._params import fill_doc
 from ._validation import _fit_context, check_is_fitted
 
 
