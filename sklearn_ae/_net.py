@@ -5,7 +5,9 @@ and collates them, which makes small networks several times slower than a plain
 PyTorch loop. Here the training data is one tensor; batches are slices of it (in
 order) or gathers through a seeded permutation (shuffled), so an epoch costs what
 a hand-written loop costs. The validation split is a pair of index tensors into
-the same tensor: no copy of the data is made for it.
+the same tensor: no copy of the data is made for it. Those rows, blocks and
+batches live in ``_data.py``, the losses in ``_losses.py``; this file holds the
+net, its monitor callback and the rule that keeps the starting weights.
 """
 
 import copy
