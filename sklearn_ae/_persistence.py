@@ -16,7 +16,10 @@ the saved state is loaded into them. Hence:
   is kept.
 
 Every saved state records the versions of this package and of torch; loading
-under other versions warns with ``VersionMismatchWarning``.
+under other versions warns with ``VersionMismatchWarning``. It also records the
+format of the state itself (``_STATE_FORMAT``): loading an older format runs
+the upgrade steps of ``_UPGRADES`` in order, so a model saved before an
+attribute existed gets it on load.
 """
 
 import warnings
@@ -88,6 +91,49 @@ This might lead to breaking code or invalid results. Use at your own risk.
         )
 
 
+# The format of the saved state; raise it with an upgrade step in _UPGRADES when
+# a fitted attribute is added that older models lack.
+_STATE_FORMAT = 2
+
+
+def _add_noise_variance(state, estimator):
+    """Format 1 -> 2: models saved before ``noise_variance_`` existed get it.
+
+    ``fit`` estimates it from the training rows, which a loaded model no longer
+    has; the decoder's own likelihood gives it instead. A variational model
+    trained with ``beta`` on the squared error is a Gaussian decoder of
+    variance ``beta / 2`` per feature in scaled units (the training loss is its
+    negative log-likelihood up to a factor), on the absolute error a Laplace
+    decoder of scale ``beta`` (variance ``2 beta**2``); both are converted to
+    original units with ``scale_``. Other models get None, as ``fit`` gives them.
+    """
+    if not getattr(estimator, "_models_observation_noise", False):
+        return
+    if "noise_variance_" in state or "net_" not in state:
+        return
+    params = state.get("_params_at_fit", {})
+    variance = None
+    if params.get("variational") and params.get("loss") != "binary_crossentropy":
+        beta = params.get("beta", 1.0)
+        variance = beta / 2 if params.get("loss") == "squared_error" else 2 * beta**2
+        variance = variance * np.asarray(state["scale_"], dtype=np.float64) ** 2
+    state["noise_variance_"] = variance
+
+
+# Step k upgrades a state of format k to format k + 1 (in place).
+_UPGRADES = {1: _add_noise_variance}
+
+
+def upgrade_state(state, estimator):
+    """Bring a saved ``state`` of any earlier format to ``_STATE_FORMAT`` (in place).
+
+    States saved before formats were recorded are format 1.
+    """
+    for version in range(state.pop("_format", 1), _STATE_FORMAT):
+        _UPGRADES[version](state, estimator)
+    return state
+
+
 def _current_versions():
     from . import __version__
 
@@ -95,8 +141,9 @@ def _current_versions():
 
 
 def add_versions(state):
-    """Record the versions of this package and of torch in ``state`` (in place)."""
+    """Record the versions of this package and of torch, and the state's format (in place)."""
     state["_versions"] = _current_versions()
+    state["_format"] = _STATE_FORMAT
     return state
 
 
@@ -225,9 +272,10 @@ def loadable_device(saved, estimator_name):
 class PortableStateMixin:
     """Pickling through plain data (see the module's docstring).
 
-    The estimator must define ``_build_module(n_features, n_components)`` and
-    ``_make_net(module, seed, batch_size, device)`` as ``fit`` uses them, and
-    record its parameters at fit time in ``_params_at_fit``.
+    The estimator must define ``_build_module(n_features, n_components)``,
+    ``_make_net(module, seed, batch_size, device)`` and ``_configure_net(net)``
+    as ``fit`` uses them, and record its parameters at fit time in
+    ``_params_at_fit``.
     """
 
     def __getstate__(self):
@@ -241,6 +289,7 @@ class PortableStateMixin:
         state = dict(state)
         name = type(self).__name__
         check_versions(state, name)
+        upgrade_state(state, self)
         saved_net = state.pop("net_", None)
         super().__setstate__(state)
         if saved_net is None:
@@ -254,4 +303,5 @@ class PortableStateMixin:
             module = template._build_module(self.n_features_in_, self.n_components_)
         net = template._make_net(module, saved_net["seed"], saved_net["batch_size"], device)
         self.net_ = load_net_state(net.initialize(), saved_net)
+        template._configure_net(self.net_)  # the loss and regularisation fit trained with
         self.device_ = device

@@ -230,3 +230,46 @@ def test_model_trained_on_gpu_loads_on_a_cpu_only_machine(X, monkeypatch):
     assert next(loaded.net_.module_.parameters()).device.type == "cpu"
     np.testing.assert_allclose(loaded.transform(X), est.transform(X), rtol=1e-5, atol=1e-6)
     loaded.partial_fit(X)  # and it keeps training on the CPU
+
+
+def _as_saved_before_noise_variance(estimator):
+    """The state a release before ``noise_variance_`` saved: no attribute, no format."""
+    state = estimator.__getstate__()
+    del state["noise_variance_"], state["_format"]
+    return state
+
+
+@pytest.mark.parametrize(("loss", "variance"), [("squared_error", 0.25), ("absolute_error", 0.5)])
+def test_old_variational_models_get_noise_variance_on_load(X, loss, variance):
+    est = AutoencoderTransformer(
+        n_components=2, variational=True, beta=0.5, loss=loss, **FAST
+    ).fit(X)
+    loaded = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    loaded.__setstate__(_as_saved_before_noise_variance(est))
+    # the decoder's own likelihood: beta / 2 (Gaussian) or 2 beta**2 (Laplace), scaled units
+    np.testing.assert_allclose(loaded.noise_variance_, variance * est.scale_**2)
+    samples = loaded.sample(50, add_noise=True, random_state=0)
+    assert samples.shape == (50, X.shape[1]) and np.all(np.isfinite(samples))
+    _assert_same_outputs(est, loaded, X)
+
+
+def test_old_plain_models_get_no_noise_variance_and_new_states_are_left_alone(X):
+    est = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    loaded = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    loaded.__setstate__(_as_saved_before_noise_variance(est))
+    assert loaded.noise_variance_ is None
+    vae = AutoencoderTransformer(n_components=2, variational=True, **FAST).fit(X)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(vae)).noise_variance_, vae.noise_variance_
+    )
+
+
+@pytest.mark.parametrize("loss", ["absolute_error", "binary_crossentropy"])
+def test_a_loaded_model_measures_and_decodes_with_its_own_loss(X, loss):
+    X01 = (X - X.min()) / (X.max() - X.min())  # in [0, 1], for the cross-entropy
+    est = AutoencoderTransformer(
+        n_components=2, loss=loss, standardize=loss != "binary_crossentropy", **FAST
+    ).fit(X01)
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.net_.criterion_.loss == loss
+    _assert_same_outputs(est, loaded, X01)
