@@ -47,6 +47,15 @@ matrix is never densified whole, only the rows a step needs.
 Memory beyond the sparse matrix itself is that of one batch or chunk of dense
 rows, whatever the number of rows.
 
+Standardized rows
+-----------------
+
+``standardized`` maps raw rows to ``(X - mean) / scale`` chunk by chunk;
+``standardized_rows`` gives what training reads for validated X (a tensor,
+or ``_SparseRows``); ``chunks_of`` and ``training_chunks`` walk any of the
+three kinds chunk by chunk (all rows, or the training side of the split),
+and ``principal_axes_of`` gives the PCA of those chunks.
+
 A new data source goes here: an object with ``shape``, ``__len__``, slices
 and ``index_select`` like ``_SparseRows`` reuses ``_Rows`` and
 ``_BatchIterator``; one read by blocks like ``_Blocks`` brings its own
@@ -446,3 +455,71 @@ class _SparseRows:
             product = block @ W - shift
             out += block.T @ product - np.outer(centre, product.sum(axis=0))
         return out / self.scale[:, None]
+
+
+def standardized(X, mean, scale, dtype, rows):
+    """``(X - mean) / scale`` as a new C-contiguous array of ``dtype``, ``rows`` at a time.
+
+    Sparse ``X`` is densified one chunk at a time.
+    """
+    out = np.empty(X.shape, dtype=dtype)
+    for start in range(0, X.shape[0], rows):
+        chunk = slice(start, start + rows)
+        part = X[chunk]
+        out[chunk] = ((part.toarray() if issparse(part) else part) - mean) / scale
+    return out
+
+
+def standardized_rows(X, mean, scale, device, rows):
+    """Standardized float32 rows of validated ``X`` on ``device``, for training and PCA.
+
+    A tensor for an array; a ``_SparseRows`` for sparse ``X``, densified a
+    batch or ``rows`` rows at a time.
+    """
+    if issparse(X):
+
+        def standardize(part):
+            return standardized(part, mean, scale, np.float32, rows)
+
+        return _SparseRows(X, mean, scale, standardize, device)
+    return torch.from_numpy(standardized(X, mean, scale, np.float32, rows)).to(device)
+
+
+def chunks_of(X_std, rows):
+    """Standardized rows chunk by chunk: the blocks of a ``_Blocks``, else slices of a tensor.
+
+    ``_SparseRows`` are densified ``rows`` at a time, at the bounds of a tensor's slices.
+    """
+    if isinstance(X_std, _Blocks):
+        return (X_std.block(b) for b in range(X_std.n_blocks))
+    if isinstance(X_std, _SparseRows):
+        return X_std.chunks(rows)
+    return torch.split(X_std, rows)
+
+
+def training_chunks(X_std, validation_fraction, seed, rows):
+    """The training side of the net's seeded split of ``X_std``, chunk by chunk.
+
+    All rows without a validation fraction; the same rows the net trains on
+    otherwise (``_split_indices``, or the training part of each block).
+    """
+    if isinstance(X_std, _Blocks):
+        return chunks_of(X_std.split(validation_fraction, seed)[0], rows)
+    if not validation_fraction:
+        return chunks_of(X_std, rows)
+    train = _split_indices(len(X_std), validation_fraction, seed)[0].sort().values
+    return (X_std.index_select(0, index.to(X_std.device)) for index in torch.split(train, rows))
+
+
+def principal_axes_of(X_std, rows, validation_fraction=None, seed=0):
+    """``PrincipalAxes`` of standardized rows (a tensor, ``_Blocks`` or ``_SparseRows``).
+
+    With a ``validation_fraction``, of the training side of the net's seeded
+    split only (see ``training_chunks``); read ``rows`` rows at a time.
+    """
+    if isinstance(X_std, _SparseRows):
+        if validation_fraction:
+            train = _split_indices(len(X_std), validation_fraction, seed)[0]
+            X_std = X_std.subset(train.sort().values.numpy())
+        return X_std.principal_axes(rows)
+    return PrincipalAxes(lambda: training_chunks(X_std, validation_fraction, seed, rows))

@@ -3,11 +3,19 @@
 The estimators measure errors with ``elementwise_loss`` (scores, retained
 variance, the decoder's noise) and train with ``_ReconstructionLoss``, its
 mean as one fused kernel; ``sparsity_penalty`` is the sparse autoencoder's
-penalty on the code. A new loss goes here, beside its mean in ``_MEAN_LOSSES``
-and its link in ``output_link``.
+penalty on the code. ``retained_variance`` and ``observation_noise`` sum
+losses of a fitted module over chunks of standardized rows. A new loss goes
+here, beside its mean in ``_MEAN_LOSSES`` and its link in ``output_link``.
 """
 
+import numpy as np
 import torch
+
+
+def reconstruction(module, x):
+    """The module's reconstruction of ``x`` (without the penalty a forward may add)."""
+    out = module(x)
+    return out[0] if isinstance(out, tuple) else out
 
 
 def elementwise_loss(loss, output, target):
@@ -62,3 +70,59 @@ def sparsity_penalty(code, sparsity, target):
     rate = code.mean(dim=0).clamp(1e-6, 1 - 1e-6)
     kl = target * torch.log(target / rate) + (1 - target) * torch.log((1 - target) / (1 - rate))
     return kl.mean()
+
+
+def retained_variance(module, loss, chunks, n_features):
+    """Fraction of the variance of standardized float32 rows that ``module`` keeps.
+
+    One minus the summed reconstruction ``loss`` over the rows' summed squared
+    deviation from their own mean, in scaled units; ``chunks`` yields the rows
+    (tensors on the module's device). One float32 forward pass, in eval mode.
+    """
+    module = getattr(module, "_orig_mod", module).eval()
+    # float32 sums within a chunk, float64 across chunks; the variance about the
+    # rows' mean by the law of total variance (within and between chunks)
+    error = scatter = between = 0.0
+    n_rows, mean_sum = 0, np.zeros(n_features)
+    with torch.inference_mode():
+        for x in chunks:
+            error += float(elementwise_loss(loss, reconstruction(module, x), x).sum())
+            mean = x.mean(dim=0)
+            scatter += float((x - mean).square().sum())
+            mean = mean.cpu().numpy().astype(np.float64)
+            between += len(x) * float(mean @ mean)
+            mean_sum += len(x) * mean
+            n_rows += len(x)
+    total = scatter + between - float(mean_sum @ mean_sum) / n_rows
+    return 1.0 - error / total if total > 0 else 1.0
+
+
+def observation_noise(module, loss, chunks, n_features):
+    """Per-feature variance of a variational decoder's noise, in standardized units.
+
+    The decoder of a VAE models each feature with a likelihood set by
+    ``loss``: a Gaussian for the squared error, a Laplace distribution for
+    the absolute error, a Bernoulli for the cross-entropy. The noise scale
+    that maximises the ELBO is the mean training loss of each feature,
+    decoding posterior samples (training mode): the Gaussian's variance,
+    the Laplace's scale ``b`` (variance ``2 b**2``). For the Bernoulli the
+    variance is the mean of ``p (1 - p)``. Draws the posterior samples from
+    the global torch generator: call it under a seeded generator.
+    """
+    module = getattr(module, "_orig_mod", module).train()
+    total, n_rows = np.zeros(n_features), 0
+    try:
+        with torch.no_grad():
+            for x in chunks:
+                output = reconstruction(module, x)
+                if loss == "binary_crossentropy":
+                    p = torch.sigmoid(output)
+                    error = p * (1 - p)
+                else:
+                    error = elementwise_loss(loss, output, x)
+                total += error.sum(dim=0).double().cpu().numpy()
+                n_rows += len(x)
+    finally:
+        module.eval()
+    mean = total / n_rows
+    return 2 * mean**2 if loss == "absolute_error" else mean

@@ -127,6 +127,17 @@ class _Monitor(Callback):
             raise _StopTraining
 
 
+def training_callbacks(tol, n_iter_no_change, verbose):
+    """The net's callbacks: the ``_Monitor``, and a progress bar when ``verbose >= 2``."""
+    callbacks = [
+        ("monitor", _Monitor(tol=tol, n_iter_no_change=n_iter_no_change, verbose=verbose))
+    ]
+    if verbose >= 2:
+        # first, so the bar is closed before the monitor prints or stops training
+        callbacks.insert(0, ("progress_bar", ProgressBar()))
+    return callbacks
+
+
 class _AutoencoderNet(NeuralNet):
     """skorch net that trains an autoencoder module on a tensor of rows.
 

@@ -7,8 +7,9 @@ import numpy as np
 import torch
 from sklearn.base import OutlierMixin
 
-from ._base import _atomic, _BaseAutoencoder, _overflow_error
+from ._base import _atomic, _BaseAutoencoder
 from ._data import column_percentiles, column_std, issparse
+from ._inference import _overflow_error
 from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
 from ._pca import PrincipalAxes

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._base import _reconstruction
+from ._losses import reconstruction
 from ._validation import check_is_fitted
 
 #: The first torch whose ``torch.onnx.export`` takes ``dynamo=True``.
@@ -67,7 +67,7 @@ class _ExportedPart(nn.Module):
     def _score_samples(self, x):
         """``AutoencoderOutlierDetector._scores`` of standardized rows, in torch."""
         if self.score == "reconstruction":
-            return -((_reconstruction(self.module, x) - x) ** 2).mean(dim=1)
+            return -((reconstruction(self.module, x) - x) ** 2).mean(dim=1)
         codes = self.module.encode(x)
         residual = self.module.decode(codes) - x
         if self.residual_axes is not None:
