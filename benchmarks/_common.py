@@ -120,26 +120,25 @@ def reply(**values):
 class Table:
     """A fixed-width text table, printed a row at a time.
 
-    Each column is a header and the format spec of its values (``"<22"``,
-    ``">10.3f"``); the header takes the spec's alignment and width, and a value
-    of ``None`` prints as ``-`` in that width.
+    ``columns`` reads ``"contender:<22, median s:>10.3f, ..."``: each column's
+    header and the format spec of its values; the header takes the spec's
+    alignment and width, and a value of ``None`` prints as ``-`` in that width.
     """
 
-    def __init__(self, *columns, sep=""):
-        self.columns = columns
+    def __init__(self, columns, sep=""):
+        columns = [column.rpartition(":") for column in columns.split(", ")]
+        self.headers = [header for header, _, _ in columns]
+        self.specs = [spec for _, _, spec in columns]
+        self.widths = [re.match(r"[<>^]?\d*", spec).group() for spec in self.specs]
         self.sep = sep
 
-    @staticmethod
-    def _width(spec):
-        return re.match(r"[<>^]?\d*", spec).group()
-
     def header(self):
-        return self.sep.join(f"{name:{self._width(spec)}}" for name, spec in self.columns)
+        return self.sep.join(f"{h:{w}}" for h, w in zip(self.headers, self.widths, strict=True))
 
     def row(self, *values):
         return self.sep.join(
-            f"{'-':{self._width(spec)}}" if value is None else f"{value:{spec}}"
-            for value, (_, spec) in zip(values, self.columns, strict=True)
+            f"{'-':{width}}" if value is None else f"{value:{spec}}"
+            for value, spec, width in zip(values, self.specs, self.widths, strict=True)
         )
 
 

@@ -120,15 +120,8 @@ def main(args):
         f"chunks of {args.chunk_rows} rows ({chunk_mib:.2f} MiB), {args.epochs} epochs, "
         f"held-out {args.test_rows} rows"
     )
-    table = Table(
-        ("run", "<12"),
-        ("seed", ">4d"),
-        ("held-out MSE", ">13.5f"),
-        ("peak MiB", ">9.1f"),
-        ("seconds", ">8.1f"),
-        ("n_iter_", ">8d"),
-        sep=" ",
-    )
+    columns = "run:<12, seed:>4d, held-out MSE:>13.5f, peak MiB:>9.1f, seconds:>8.1f, n_iter_:>8d"
+    table = Table(columns, sep=" ")
     print(table.header())
     errors = {"fit": [], "partial_fit": []}
     for seed in args.random_state:

@@ -106,11 +106,8 @@ def main(args):
     print(f"CSR matrix: {_csr_bytes(X) / MIB:.1f} MiB; dense float32: {dense / MIB:.0f} MiB")
     del X
     table = Table(
-        ("contender", "<28"),
-        ("fit s", ">8.1f"),
-        ("peak RSS MiB", ">13.0f"),
-        ("before fit MiB", ">15.0f"),
-        ("fit peak above MiB", ">19.0f"),
+        "contender:<28, fit s:>8.1f, peak RSS MiB:>13.0f, before fit MiB:>15.0f, "
+        "fit peak above MiB:>19.0f",
         sep=" ",
     )
     print(table.header())
