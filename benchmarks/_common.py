@@ -39,11 +39,11 @@ def make_data(n_samples, n_features, seed=0, dtype=np.float32):
 # Timing ---------------------------------------------------------------------
 
 
-def timed(fn):
-    """Wall time of ``fn()`` and its result, after a garbage collection."""
+def timed(fn, *args):
+    """Wall time of ``fn(*args)`` and its result, after a garbage collection."""
     gc.collect()
     start = time.perf_counter()
-    result = fn()
+    result = fn(*args)
     return time.perf_counter() - start, result
 
 
