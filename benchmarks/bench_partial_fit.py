@@ -98,7 +98,7 @@ def child_memmap(args):
     except MemoryError:
         copy = "MemoryError"
     est = _estimator(args).set_params(max_iter=1, batch_size=1000)
-    fit_seconds, _ = timed(lambda: est.fit(X))
+    fit_seconds, _ = timed(est.fit, X)
     scores = est.score_samples(X)
     reply(limit=limit, copy=copy, fit_seconds=fit_seconds, scored=len(scores), n_samples=n_samples)
 

@@ -85,7 +85,7 @@ def main():
     table = Table("part:14s, export s:>8.1f, max abs diff:>13.2e, scaled diff:>13.2e", sep=" ")
     print(table.header())
     for part, (est, inputs, expected) in cases.items():
-        export, model = timed(lambda est=est, part=part: to_onnx(est, part))
+        export, model = timed(to_onnx, est, part)
         session = onnxruntime.InferenceSession(model.SerializeToString())
         name = session.get_inputs()[0].name
         worst_abs = worst_rel = 0.0
