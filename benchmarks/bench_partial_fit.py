@@ -26,21 +26,13 @@ reset). Run from the project root::
 """
 
 import argparse
-import json
 import os
 import resource
-import subprocess
-import sys
 import tempfile
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
-from _memory import reset_peak, status_bytes
-
-ROOT = Path(__file__).resolve().parents[1]
-MIB = 2**20
+from _common import MIB, Table, held_out_mse, reply, resident_peak, run_child, status_bytes, timed
 
 
 def make_rows(seed, n_samples, n_features):
@@ -78,20 +70,18 @@ def child_train(args):
     sizes = [min(args.chunk_rows, args.n_samples - i * args.chunk_rows) for i in range(n_chunks)]
     chunks = [(i + 2, size, args.n_features) for i, size in enumerate(sizes)]
     est = _estimator(args)
-    reset_peak()
-    baseline = status_bytes("VmRSS")
-    start = time.perf_counter()
-    if args.child == "fit":
-        est.fit(np.concatenate([make_rows(*chunk) for chunk in chunks]))
-    else:
+
+    def train():
+        if args.child == "fit":
+            est.fit(np.concatenate([make_rows(*chunk) for chunk in chunks]))
+            return
         order = np.random.RandomState(args.seed)
         for _ in range(args.epochs):
             for i in order.permutation(n_chunks):
                 est.partial_fit(make_rows(*chunks[i]))
-    seconds = time.perf_counter() - start
-    peak = status_bytes("VmHWM") - baseline
-    error = float(np.mean((est.inverse_transform(est.transform(X_test)) - X_test) ** 2))
-    print(json.dumps(dict(error=error, peak=peak, seconds=seconds, n_iter=est.n_iter_)))
+
+    seconds, peak, _, _ = resident_peak(train)
+    reply(error=held_out_mse(est, X_test), peak=peak, seconds=seconds, n_iter=est.n_iter_)
 
 
 def child_memmap(args):
@@ -108,30 +98,9 @@ def child_memmap(args):
     except MemoryError:
         copy = "MemoryError"
     est = _estimator(args).set_params(max_iter=1, batch_size=1000)
-    start = time.perf_counter()
-    est.fit(X)
-    fit_seconds = time.perf_counter() - start
+    fit_seconds, _ = timed(est.fit, X)
     scores = est.score_samples(X)
-    print(
-        json.dumps(
-            dict(
-                limit=limit,
-                copy=copy,
-                fit_seconds=fit_seconds,
-                scored=len(scores),
-                n_samples=n_samples,
-            )
-        )
-    )
-
-
-def _run_child(args, mode, *extra):
-    command = [sys.executable, __file__, *sys.argv[1:], "--child", mode, *extra]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if result.returncode:
-        raise RuntimeError(f"{mode} run failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    reply(limit=limit, copy=copy, fit_seconds=fit_seconds, scored=len(scores), n_samples=n_samples)
 
 
 def _write_memmap(path, mebibytes, n_features):
@@ -151,26 +120,22 @@ def main(args):
         f"chunks of {args.chunk_rows} rows ({chunk_mib:.2f} MiB), {args.epochs} epochs, "
         f"held-out {args.test_rows} rows"
     )
-    print(
-        f"{'run':<12} {'seed':>4} {'held-out MSE':>13} {'peak MiB':>9} "
-        f"{'seconds':>8} {'n_iter_':>8}"
-    )
+    columns = "run:<12, seed:>4d, held-out MSE:>13.5f, peak MiB:>9.1f, seconds:>8.1f, n_iter_:>8d"
+    table = Table(columns, sep=" ")
+    print(table.header())
     errors = {"fit": [], "partial_fit": []}
     for seed in args.random_state:
         for mode in errors:
-            r = _run_child(args, mode, "--seed", str(seed))
+            r = run_child(__file__, mode, "--seed", str(seed))
             errors[mode].append(r["error"])
-            print(
-                f"{mode:<12} {seed:4d} {r['error']:13.5f} {r['peak'] / MIB:9.1f} "
-                f"{r['seconds']:8.1f} {r['n_iter']:8d}"
-            )
+            print(table.row(mode, seed, r["error"], r["peak"] / MIB, r["seconds"], r["n_iter"]))
     ratio = np.mean(errors["partial_fit"]) / np.mean(errors["fit"])
     print(f"mean held-out error ratio partial_fit / fit: {ratio:.3f}")
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "X.f32")
         _write_memmap(path, args.memmap_mib, args.n_features)
-        r = _run_child(args, "memmap", "--path", path)
+        r = run_child(__file__, "memmap", "--path", path)
     print(
         f"memmap: {args.memmap_mib} MiB file ({r['n_samples']} rows), RLIMIT_DATA "
         f"{r['limit'] / MIB:.0f} MiB (baseline + {args.headroom_mib} MiB + 16 bytes per row): "

@@ -13,23 +13,19 @@ scaled (divided by max(1, abs(value))).
 
 import io
 import pickle
-import time
+import sys
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
 from sklearn.datasets import load_digits
 
-from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer, to_onnx
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import Table, median_time, timed  # noqa: E402
 
-def _median_time(fn, repeat=5):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer, to_onnx  # noqa: E402
 
 
 def _savers():
@@ -62,13 +58,14 @@ def main():
     n_weights = sum(p.numel() for p in ae.net_.module_.parameters())
     print(f"AutoencoderTransformer on digits: {n_weights} weights ({4 * n_weights} bytes)")
     print(f"skorch's own pickle of net_: {len(pickle.dumps(ae.net_))} bytes")
-    print(f"{'format':8s} {'bytes':>8s} {'save ms':>8s} {'load ms':>8s} identical")
+    table = Table("format:8s, bytes:>8d, save ms:>8.1f, load ms:>8.1f, identical:", sep=" ")
+    print(table.header())
     for name, (dumps, loads) in _savers().items():
         data = dumps(ae)
-        save = _median_time(lambda dumps=dumps: dumps(ae))
-        load = _median_time(lambda loads=loads, data=data: loads(data))
+        save = median_time(lambda dumps=dumps: dumps(ae))
+        load = median_time(lambda loads=loads, data=data: loads(data))
         same = np.array_equal(loads(data).transform(X), ae.transform(X))
-        print(f"{name:8s} {len(data):8d} {1e3 * save:8.1f} {1e3 * load:8.1f} {same}")
+        print(table.row(name, len(data), 1e3 * save, 1e3 * load, same))
 
     try:
         import onnxruntime
@@ -85,11 +82,10 @@ def main():
         "autoencoder": (ae, X32, ae.inverse_transform(codes)),
         "score_samples": (detector, X32, detector.score_samples(X32)),
     }
-    print(f"{'part':14s} {'export s':>8s} {'max abs diff':>13s} {'scaled diff':>13s}")
+    table = Table("part:14s, export s:>8.1f, max abs diff:>13.2e, scaled diff:>13.2e", sep=" ")
+    print(table.header())
     for part, (est, inputs, expected) in cases.items():
-        start = time.perf_counter()
-        model = to_onnx(est, part)
-        export = time.perf_counter() - start
+        export, model = timed(to_onnx, est, part)
         session = onnxruntime.InferenceSession(model.SerializeToString())
         name = session.get_inputs()[0].name
         worst_abs = worst_rel = 0.0
@@ -98,7 +94,7 @@ def main():
             diff = np.abs(out - expected[:n])
             worst_abs = max(worst_abs, float(diff.max()))
             worst_rel = max(worst_rel, float((diff / np.maximum(np.abs(expected[:n]), 1)).max()))
-        print(f"{part:14s} {export:8.1f} {worst_abs:13.2e} {worst_rel:13.2e}")
+        print(table.row(part, export, worst_abs, worst_rel))
 
 
 if __name__ == "__main__":

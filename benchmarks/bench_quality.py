@@ -40,15 +40,22 @@ ADBench files are read from ``../shared/datasets/adbench`` (or
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from _common import (
+    SEED,
+    Table,
+    have_pyod,
+    held_out_mse,
+    pyod_autoencoder,
+    standardized_halves,
+    timed,
+)
 from sklearn.datasets import load_digits, make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
@@ -59,8 +66,6 @@ from sklearn_ae._testing import (
     adbench_half,
     load_adbench,
 )
-
-SEED = 0
 
 
 def reduction_datasets():
@@ -75,25 +80,21 @@ def reduction_datasets():
 
 def held_out_errors(X, k):
     """Held-out MSE (standardized units) of PCA and of the autoencoder at ``k``."""
-    X_train, X_test = train_test_split(X, test_size=0.5, random_state=SEED)
-    scaler = StandardScaler().fit(X_train)
-    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    X_train, X_test = standardized_halves(X, SEED)
     errors = {}
     for name, model in [
         ("pca", PCA(n_components=k, random_state=SEED)),
         ("ours", AutoencoderTransformer(n_components=k, random_state=SEED)),
     ]:
-        start = time.perf_counter()
-        model.fit(X_train)
-        seconds = time.perf_counter() - start
-        X_rec = model.inverse_transform(model.transform(X_test))
-        errors[name] = (float(np.mean((X_rec - X_test) ** 2)), seconds)
+        seconds, _ = timed(model.fit, X_train)
+        errors[name] = (held_out_mse(model, X_test), seconds)
     return errors
 
 
 def run_reduction():
     print("Reduction: held-out mean squared error, standardized units (ours / PCA)")
-    print(f"{'data set':<16} {'k':>3} {'PCA':>8} {'ours':>8} {'ratio':>7} {'fit (s)':>8}")
+    table = Table("data set:<16, k:>3, PCA:>8.4f, ours:>8.4f, ratio:>7.4f, fit (s):>8.2f", sep=" ")
+    print(table.header())
     ratios, manifold_ratios = [], []
     for name, X in reduction_datasets():
         for k in (2, 4, 8):
@@ -102,11 +103,8 @@ def run_reduction():
             errors = held_out_errors(X, k)
             ratio = errors["ours"][0] / errors["pca"][0]
             (manifold_ratios if X.shape[1] == 3 else ratios).append(ratio)
-            print(
-                f"{name:<16} {k:>3} {errors['pca'][0]:>8.4f} {errors['ours'][0]:>8.4f} "
-                f"{ratio:>7.4f} {errors['ours'][1]:>8.2f}",
-                flush=True,
-            )
+            row = table.row(name, k, errors["pca"][0], errors["ours"][0], ratio, errors["ours"][1])
+            print(row, flush=True)
     everything = ratios + manifold_ratios
     print(f"worst ratio: {max(everything):.4f} (target <= 1.00)")
     print(f"geometric mean of ratios: {np.exp(np.mean(np.log(everything))):.3f} (target <= 0.85)")
@@ -116,14 +114,13 @@ def run_reduction():
 def detectors():
     """``(name, factory)`` of every detector compared, ours last; defaults throughout."""
     yield "IsolationForest", lambda: IsolationForest(random_state=SEED)
-    try:
-        from pyod.models.auto_encoder import AutoEncoder
-        from pyod.models.ecod import ECOD
-        from pyod.models.knn import KNN
-    except ImportError:
+    if not have_pyod():
         print("(PyOD not installed: its AutoEncoder, KNN and ECOD are skipped)")
     else:
-        yield "PyOD AutoEncoder", lambda: _PyOD(AutoEncoder(random_state=SEED, verbose=0))
+        from pyod.models.ecod import ECOD
+        from pyod.models.knn import KNN
+
+        yield "PyOD AutoEncoder", lambda: _PyOD(pyod_autoencoder())
         yield "PyOD KNN (std.)", lambda: _PyOD(KNN(), standardize=True)
         yield "ECOD", lambda: _PyOD(ECOD())
     yield "ours", lambda: AutoencoderOutlierDetector(random_state=SEED)
@@ -169,6 +166,11 @@ def _summary_rows(results, group):
     yield f"{group}, all", names
 
 
+def _fit_and_score(make, X):
+    """The scores of ``X`` by a new detector from ``make`` fitted on ``X``."""
+    return make().fit(X).score_samples(X)
+
+
 def run_detection(groups=None, repeats=1):
     """ROC-AUC and fit+score time of every detector, per file and per group half.
 
@@ -191,9 +193,8 @@ def run_detection(groups=None, repeats=1):
         for name, make in contenders:
             seconds = []
             for _ in range(repeats):  # the fastest of the repeats: the least disturbed
-                start = time.perf_counter()
-                scores = make().fit(X).score_samples(X)
-                seconds.append(time.perf_counter() - start)
+                elapsed, scores = timed(_fit_and_score, make, X)
+                seconds.append(elapsed)
             row[name] = (roc_auc_score(y, -scores), min(seconds))
         results[group, data_name] = row
         cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, _ in contenders)

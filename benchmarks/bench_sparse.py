@@ -35,21 +35,14 @@ The autoencoders' time is that of one epoch through a first layer of
 """
 
 import argparse
-import json
 import os
 import resource
-import subprocess
-import sys
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
-from _memory import reset_peak, status_bytes
+from _common import MIB, Table, reply, resident_peak, run_child
 
-ROOT = Path(__file__).resolve().parents[1]
-MIB = 2**20
 CONTENDERS = ["AutoencoderTransformer", "AutoencoderOutlierDetector", "TruncatedSVD", "PCA-arpack"]
 
 
@@ -96,23 +89,9 @@ def child(args):
     _estimator(args.child, args.n_components, args.seed).fit(make_csr(200, 50, 0.2, args.seed))
     X = make_csr(args.n_samples, args.n_features, args.density, args.seed)
     estimator = _estimator(args.child, args.n_components, args.seed)
-    reset_peak()
-    before = status_bytes("VmRSS")
-    start = time.perf_counter()
-    estimator.fit(X)
-    seconds = time.perf_counter() - start
-    fit_peak = status_bytes("VmHWM") - before
+    seconds, fit_peak, before, _ = resident_peak(lambda: estimator.fit(X))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    print(json.dumps(dict(seconds=seconds, peak=peak, before=before, fit_peak=fit_peak)))
-
-
-def _run_child(args, name):
-    command = [sys.executable, __file__, *sys.argv[1:], "--child", name]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-    if result.returncode:
-        raise RuntimeError(f"{name} run failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    reply(seconds=seconds, peak=peak, before=before, fit_peak=fit_peak)
 
 
 def main(args):
@@ -126,16 +105,16 @@ def main(args):
     )
     print(f"CSR matrix: {_csr_bytes(X) / MIB:.1f} MiB; dense float32: {dense / MIB:.0f} MiB")
     del X
-    print(
-        f"{'contender':<28} {'fit s':>8} {'peak RSS MiB':>13} {'before fit MiB':>15} "
-        f"{'fit peak above MiB':>19}"
+    table = Table(
+        "contender:<28, fit s:>8.1f, peak RSS MiB:>13.0f, before fit MiB:>15.0f, "
+        "fit peak above MiB:>19.0f",
+        sep=" ",
     )
+    print(table.header())
     for name in args.contenders:
-        r = _run_child(args, name)
-        print(
-            f"{name:<28} {r['seconds']:8.1f} {r['peak'] / MIB:13.0f} {r['before'] / MIB:15.0f} "
-            f"{r['fit_peak'] / MIB:19.0f}"
-        )
+        r = run_child(__file__, name)
+        mebibytes = [r[key] / MIB for key in ("peak", "before", "fit_peak")]
+        print(table.row(name, r["seconds"], *mebibytes))
 
 
 def parse_args(argv=None):

@@ -41,16 +41,24 @@ and versus ``n_components``.
 
 import argparse
 import copy
-import gc
 import statistics
 import sys
-import time
 import tracemalloc
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
+from _common import (
+    MIB,
+    SEED,
+    Table,
+    alternate,
+    have_pyod,
+    make_data,
+    median_time,
+    pyod_autoencoder,
+)
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
@@ -65,41 +73,29 @@ from sklearn_ae._pca import PrincipalAxes  # noqa: E402
 
 LR = 1e-3
 ALPHA = 1e-4
-SEED = 0
 FUSED = _fused_adam(torch.device("cpu"))  # the Adam our estimator uses here
 SAME_ADAM = "torch loop, fused Adam" if FUSED else "torch loop"  # the loop to compare with
 
 
-def make_data(n_samples, n_features, seed=0, dtype=np.float32):
-    """Rows near a curved 5-dimensional manifold, plus noise."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(n_samples, 5))
-    mixing = rng.normal(size=(10, n_features))
-    features = np.hstack([latent, np.tanh(latent) ** 2])
-    X = features @ mixing + 0.1 * rng.normal(size=(n_samples, n_features))
-    return X.astype(dtype)
-
-
-def timed(fn):
-    """Wall time of ``fn()`` and its result."""
-    gc.collect()
-    start = time.perf_counter()
-    result = fn()
-    return time.perf_counter() - start, result
+def fixed_epochs(epochs, batch_size):
+    """scikit-learn's names for the training all contenders share: ``epochs`` epochs."""
+    return dict(
+        batch_size=batch_size,
+        max_iter=epochs,
+        n_iter_no_change=epochs,  # never stops early: a fixed number of epochs
+        tol=0.0,
+        learning_rate_init=LR,
+        alpha=ALPHA,
+        random_state=SEED,
+    )
 
 
 def ours(n_components, epochs, batch_size, **params):
     """Our estimator, trained for exactly ``epochs`` epochs."""
     return AutoencoderTransformer(
         n_components,
-        batch_size=batch_size,
-        max_iter=epochs,
-        n_iter_no_change=epochs,  # never stops early: a fixed number of epochs
-        tol=0.0,
         early_stopping=False,  # every row trains, as in the hand-written loop
-        learning_rate_init=LR,
-        alpha=ALPHA,
-        random_state=SEED,
+        **fixed_epochs(epochs, batch_size),
         **params,
     )
 
@@ -167,24 +163,13 @@ def skorch_default(module, X, epochs, batch_size):
 
 def mlp_regressor(X, n_components, hidden, epochs, batch_size):
     """scikit-learn's ``MLPRegressor`` fitted to reconstruct its input."""
-    mlp = MLPRegressor(
-        hidden_layer_sizes=(*hidden, n_components, *hidden[::-1]),
-        batch_size=batch_size,
-        max_iter=epochs,
-        learning_rate_init=LR,
-        alpha=ALPHA,
-        tol=0.0,
-        n_iter_no_change=epochs,
-        random_state=SEED,
-    )
-    return mlp.fit(X, X)
+    layers = (*hidden, n_components, *hidden[::-1])
+    return MLPRegressor(hidden_layer_sizes=layers, **fixed_epochs(epochs, batch_size)).fit(X, X)
 
 
-def pyod_autoencoder(X, n_components, hidden, epochs, batch_size):
+def pyod_same_network(X, n_components, hidden, epochs, batch_size):
     """PyOD's ``AutoEncoder`` with the same widths, epochs and batch size."""
-    from pyod.models.auto_encoder import AutoEncoder
-
-    model = AutoEncoder(
+    model = pyod_autoencoder(
         hidden_neuron_list=[*hidden, n_components],
         epoch_num=epochs,
         batch_size=batch_size,
@@ -192,19 +177,9 @@ def pyod_autoencoder(X, n_components, hidden, epochs, batch_size):
         optimizer_params={"weight_decay": ALPHA},
         batch_norm=False,
         dropout_rate=0.0,
-        random_state=SEED,
         device="cpu",
-        verbose=0,
     )
     return model.fit(X)
-
-
-def have_pyod():
-    try:
-        import pyod.models.auto_encoder  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def parse_hidden(spec):
@@ -218,71 +193,54 @@ def parse_hidden(spec):
 
 def network_table(X, args, epochs, repeats, baselines, networks):
     """Fit times and speed-ups of ours against the fused loop, skorch and PyOD, by network."""
-    lines = [
-        f"fit by network size ({epochs} epochs; ratios of medians)",
-        f"{'hidden_layer_sizes':<20}{'loop s':>8}{'ours s':>8}{'ours/loop':>11}"
-        f"{'skorch/ours':>13}{'PyOD/ours':>11}{'products s':>12}{'skorch/products':>17}",
-    ]
+    table = Table(
+        "hidden_layer_sizes:<20, loop s:>8.3f, ours s:>8.3f, ours/loop:>11.2f, "
+        "skorch/ours:>13.2f, PyOD/ours:>11.2f, products s:>12.3f, skorch/products:>17.2f"
+    )
+    lines = [f"fit by network size ({epochs} epochs; ratios of medians)", table.header()]
+    setup = (X, args.n_components, epochs, args.batch_size, repeats)
     for hidden in networks:
-        rows, _ = bench_fit(
-            X,
-            args.n_components,
-            epochs,
-            args.batch_size,
-            repeats,
-            baselines & {"skorch", "pyod"},
-            hidden_layer_sizes=hidden,
-        )
-        med = {name: statistics.median(times) for name, times in rows}
-        floor = matrix_product_floor(
-            X, args.n_components, epochs, args.batch_size, repeats, hidden_layer_sizes=hidden
-        )
+        times, _ = bench_fit(*setup, baselines & {"skorch", "pyod"}, hidden_layer_sizes=hidden)
+        med = medians(times)
+        floor = matrix_product_floor(*setup, hidden_layer_sizes=hidden)
         loop, mine = med[SAME_ADAM], med["sklearn_ae"]
-        skorch, pyod, skorch_floor = (
-            f"{med[name] / below:.2f}" if name in med else "-"
-            for name, below in [
-                ("skorch default", mine),
-                ("PyOD AutoEncoder", mine),
-                ("skorch default", floor),
-            ]
-        )
-        lines.append(
-            f"{str(hidden):<20}{loop:>8.3f}{mine:>8.3f}{mine / loop:>11.2f}{skorch:>13}{pyod:>11}"
-            f"{floor:>12.3f}{skorch_floor:>17}"
-        )
+        skorch, pyod = med.get("skorch default"), med.get("PyOD AutoEncoder")
+        over = [None if t is None else t / below for t, below in [(skorch, mine), (pyod, mine)]]
+        floor_ratio = None if skorch is None else skorch / floor
+        lines.append(table.row(str(hidden), loop, mine, mine / loop, *over, floor, floor_ratio))
     return "\n".join(lines)
 
 
-def format_table(title, rows, reference):
-    """Rows of (name, times) as a table of medians, spreads and ratios."""
-    ref = statistics.median(dict(rows)[reference])
-    lines = [
-        title,
-        f"{'contender':<22}{'median s':>10}{'min s':>9}{'max s':>9}{'ratio':>8}",
+def medians(times):
+    """``{name: median}`` of ``{name: [seconds]}``."""
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def format_table(title, times, reference):
+    """``{name: [seconds]}`` as a table of medians, spreads and ratios to ``reference``."""
+    table = Table("contender:<22, median s:>10.3f, min s:>9.3f, max s:>9.3f, ratio:>8.2f")
+    med, ref = medians(times), statistics.median(times[reference])
+    rows = [
+        table.row(name, med[name], min(t), max(t), med[name] / ref) for name, t in times.items()
     ]
-    for name, times in rows:
-        med = statistics.median(times)
-        lines.append(
-            f"{name:<22}{med:>10.3f}{min(times):>9.3f}{max(times):>9.3f}{med / ref:>8.2f}"
-        )
-    return "\n".join(lines)
+    return "\n".join([title, table.header(), *rows])
 
 
 def bench_fit(X, n_components, epochs, batch_size, repeats, baselines, **params):
-    """Median fit times of every contender, alternating within each repetition.
+    """Fit times (``{name: [seconds]}``) and last fits of every contender, alternating.
 
     ``params`` are passed to our estimator (e.g. ``hidden_layer_sizes``); the
-    other contenders train the same network.
+    other contenders train the same network. The loops' results are their loss curves.
     """
     hidden = ours(n_components, 1, batch_size, **params)._hidden_layer_sizes(X.shape[1])
     module0, seed, X_std = initial_module_and_data(X, n_components, batch_size, **params)
-    contenders = {
-        "torch loop": lambda: torch_loop(copy.deepcopy(module0), X_std, epochs, batch_size, seed)
-    }
+
+    def loop(fused=False):
+        return torch_loop(copy.deepcopy(module0), X_std, epochs, batch_size, seed, fused=fused)
+
+    contenders = {"torch loop": loop}
     if FUSED:
-        contenders["torch loop, fused Adam"] = lambda: torch_loop(
-            copy.deepcopy(module0), X_std, epochs, batch_size, seed, fused=True
-        )
+        contenders["torch loop, fused Adam"] = lambda: loop(fused=True)
     contenders["sklearn_ae"] = lambda: ours(n_components, epochs, batch_size, **params).fit(X)
     if "skorch" in baselines:
         contenders["skorch default"] = lambda: skorch_default(
@@ -293,18 +251,11 @@ def bench_fit(X, n_components, epochs, batch_size, repeats, baselines, **params)
             X, n_components, hidden, epochs, batch_size
         )
     if "pyod" in baselines and have_pyod():
-        contenders["PyOD AutoEncoder"] = lambda: pyod_autoencoder(
+        contenders["PyOD AutoEncoder"] = lambda: pyod_same_network(
             X, n_components, hidden, epochs, batch_size
         )
     contenders["PCA"] = lambda: PCA(n_components, random_state=SEED).fit(X)
-
-    times = {name: [] for name in contenders}
-    results = {}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            elapsed, results[name] = timed(fn)
-            times[name].append(elapsed)
-    return list(times.items()), results
+    return alternate(contenders, repeats)
 
 
 def matrix_product_floor(X, n_components, epochs, batch_size, repeats, **params):
@@ -331,9 +282,7 @@ def matrix_product_floor(X, n_components, epochs, batch_size, repeats, **params)
         hook.remove()
 
     n_samples = len(X)
-    steps = [batch_size] * (n_samples // batch_size) + [n_samples % batch_size] * bool(
-        n_samples % batch_size
-    )
+    steps = [min(batch_size, n_samples - start) for start in range(0, n_samples, batch_size)]
     operands = {
         rows: [
             (
@@ -357,7 +306,7 @@ def matrix_product_floor(X, n_components, epochs, batch_size, repeats, **params)
                     if input_grad:
                         torch.mm(grad, weight)  # gradient for the layer below
 
-    return statistics.median(timed(products)[0] for _ in range(repeats))
+    return median_time(products, repeats)
 
 
 def per_epoch_overhead(n_features, n_components, epochs, repeats):
@@ -369,17 +318,13 @@ def per_epoch_overhead(n_features, n_components, epochs, repeats):
     """
     X = make_data(256, n_features, seed=1)
     module0, seed, X_std = initial_module_and_data(X, n_components, 256)
-    times = {}
-    for _ in range(repeats):
-        for n_epochs in (1, epochs):
-            key = ("loop", n_epochs)
-            elapsed, _ = timed(
-                lambda e=n_epochs: torch_loop(copy.deepcopy(module0), X_std, e, 256, seed, FUSED)
-            )
-            times.setdefault(key, []).append(elapsed)
-            elapsed, _ = timed(lambda e=n_epochs: ours(n_components, e, 256).fit(X))
-            times.setdefault(("ours", n_epochs), []).append(elapsed)
-    med = {key: statistics.median(value) for key, value in times.items()}
+    contenders = {}
+    for e in (1, epochs):
+        contenders["loop", e] = lambda e=e: torch_loop(
+            copy.deepcopy(module0), X_std, e, 256, seed, FUSED
+        )
+        contenders["ours", e] = lambda e=e: ours(n_components, e, 256).fit(X)
+    med = medians(alternate(contenders, repeats)[0])
     growth = {
         name: (med[(name, epochs)] - med[(name, 1)]) / (epochs - 1) for name in ("loop", "ours")
     }
@@ -387,7 +332,7 @@ def per_epoch_overhead(n_features, n_components, epochs, repeats):
 
 
 def bench_inference(X, est, repeats):
-    """Median times of transform, inverse_transform and score_samples vs torch."""
+    """Median times of torch and ours for transform, inverse_transform, score_samples."""
     module = est.net_.module_.eval()
     mean = torch.as_tensor(est.mean_, dtype=torch.float32)
     scale = torch.as_tensor(est.scale_, dtype=torch.float32)
@@ -413,12 +358,9 @@ def bench_inference(X, est, repeats):
     }
     rows = []
     for name, (reference, ours_fn) in pairs.items():
-        ref_times, our_times = [], []
-        for _ in range(repeats):
-            ref_times.append(timed(reference)[0])
-            our_times.append(timed(ours_fn)[0])
-        np.testing.assert_allclose(ours_fn(), reference(), rtol=1e-3, atol=1e-3)
-        rows.append((name, ref_times, our_times))
+        times, results = alternate({"torch": reference, "ours": ours_fn}, repeats)
+        np.testing.assert_allclose(results["ours"], results["torch"], rtol=1e-3, atol=1e-3)
+        rows.append((name, *medians(times).values()))
     return rows
 
 
@@ -433,18 +375,8 @@ def peak_numpy_memory(fn):
     return peak, result
 
 
-def bench_scaling(X, values, fit_at, repeats):
-    """Median fit times of ours, the torch loop and PCA for each value."""
-    out = {"torch loop": [], "sklearn_ae": [], "PCA": []}
-    for value in values:
-        rows, _ = fit_at(value, repeats)
-        for name, times in rows:
-            if name in out:
-                out[name].append(statistics.median(times))
-    return out
-
-
 def plot_scaling(path, xlabel, values, curves, title):
+    """Save a plot of the fit time of each of ``curves`` against ``values``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -508,22 +440,18 @@ def run(args):
     X = make_data(rows, args.features)
 
     # Training ------------------------------------------------------------------
-    fit_rows, results = bench_fit(
-        X, args.n_components, epochs, args.batch_size, repeats, baselines
-    )
+    setup = (X, args.n_components, epochs, args.batch_size, repeats)
+    times, results = bench_fit(*setup, baselines)
     print()
-    print(format_table("fit, default network", fit_rows, "torch loop"))
-    medians = {name: statistics.median(times) for name, times in fit_rows}
-    same_ratio = medians["sklearn_ae"] / medians[SAME_ADAM]
+    print(format_table("fit, default network", times, "torch loop"))
+    med = medians(times)
+    same_ratio = med["sklearn_ae"] / med[SAME_ADAM]
     print(f"  sklearn_ae / torch loop with the same (fused) Adam: {same_ratio:.3f}")
     est = results["sklearn_ae"]
-    module0, seed, X_std = initial_module_and_data(X, args.n_components, args.batch_size)
     print(f"  loss curve of sklearn_ae:  {np.round(est.loss_curve_, 6).tolist()}")
-    for fused in (False, True) if FUSED else (False,):
-        module = copy.deepcopy(module0)
-        curve = torch_loop(module, X_std, epochs, args.batch_size, seed, fused=fused)
+    for name in ("torch loop", "torch loop, fused Adam")[: 1 + FUSED]:
+        curve = results[name]
         gap = max(abs(a - b) / b for a, b in zip(est.loss_curve_, curve, strict=True))
-        name = "torch loop, fused Adam" if fused else "torch loop"
         print(f"  {name + ':':<25}{np.round(curve, 6).tolist()}  max rel. difference {gap:.1e}")
     overhead_epochs = 20 if quick else 200
     overhead, epoch = per_epoch_overhead(
@@ -533,18 +461,18 @@ def run(args):
         f"per-epoch overhead of our net (fit loop, history, monitor): {1e6 * overhead:.0f} us "
         f"(a one-batch epoch of the torch loop: {1e6 * epoch:.0f} us)"
     )
-    fixed = medians["sklearn_ae"] - medians[SAME_ADAM] - epochs * overhead
+    fixed = med["sklearn_ae"] - med[SAME_ADAM] - epochs * overhead
     print(
         f"fixed cost per fit (validation, statistics, float32 copy, PCA initialisation, "
         f"retained_variance_ratio_ pass): {1e3 * fixed:.0f} ms"
     )
-    floor = matrix_product_floor(X, args.n_components, epochs, args.batch_size, repeats)
+    floor = matrix_product_floor(*setup)
     print(
         f"matrix products alone of the same training (float32, nothing else): {floor:.3f} s; "
         + ", ".join(
-            f"{name} / products {medians[name] / floor:.2f}"
+            f"{name} / products {med[name] / floor:.2f}"
             for name in ("sklearn_ae", "skorch default")
-            if name in medians
+            if name in med
         )
     )
 
@@ -557,18 +485,18 @@ def run(args):
     X_big = make_data(infer_rows, args.features, seed=2)
     print()
     print(f"inference on {infer_rows} x {args.features} float32 rows")
-    print(f"{'method':<20}{'torch s':>9}{'ours s':>9}{'ratio':>8}")
-    for name, ref_times, our_times in bench_inference(X_big, est, repeats):
-        ref, mine = statistics.median(ref_times), statistics.median(our_times)
-        print(f"{name:<20}{ref:>9.3f}{mine:>9.3f}{mine / ref:>8.2f}")
+    table = Table("method:<20, torch s:>9.3f, ours s:>9.3f, ratio:>8.2f")
+    print(table.header())
+    for name, ref, mine in bench_inference(X_big, est, repeats):
+        print(table.row(name, ref, mine, mine / ref))
     for name, fn, out_bytes in [
         ("transform", lambda: est.transform(X_big), infer_rows * args.n_components * 4),
         ("score_samples", lambda: est.score_samples(X_big), infer_rows * 8),
     ]:
         peak, _ = peak_numpy_memory(fn)
         print(
-            f"peak numpy memory of {name}: {peak / 2**20:.1f} MiB "
-            f"(input {X_big.nbytes / 2**20:.0f} MiB, output {out_bytes / 2**20:.1f} MiB)"
+            f"peak numpy memory of {name}: {peak / MIB:.1f} MiB "
+            f"(input {X_big.nbytes / MIB:.0f} MiB, output {out_bytes / MIB:.1f} MiB)"
         )
 
     # Cost growth ---------------------------------------------------------------
@@ -581,38 +509,26 @@ def run(args):
         return
     folder = Path(args.plots)
     folder.mkdir(parents=True, exist_ok=True)
-    scaling_repeats = 1 if quick else 3
+
+    def curves(fits):  # median fit times of the loop, ours and PCA at each (X, n_components)
+        out = {"torch loop": [], "sklearn_ae": [], "PCA": []}
+        for X_fit, k in fits:
+            times, _ = bench_fit(X_fit, k, epochs, args.batch_size, 1 if quick else 3, set())
+            for name, curve in out.items():
+                curve.append(statistics.median(times[name]))
+        return out
+
     row_values = [rows // 8, rows // 4, rows // 2, rows]
     X_rows = make_data(max(row_values), args.features, seed=3)
-    curves = bench_scaling(
-        X_rows,
-        row_values,
-        lambda n, r: bench_fit(X_rows[:n], args.n_components, epochs, args.batch_size, r, set()),
-        scaling_repeats,
-    )
-    plot_scaling(
-        folder / "fit_time_vs_rows.png",
-        "rows",
-        row_values,
-        curves,
-        f"fit, {epochs} epochs, {args.features} features",
-    )
+    by_rows = curves([(X_rows[:n], args.n_components) for n in row_values])
+    title = f"fit, {epochs} epochs, {args.features} features"
+    plot_scaling(folder / "fit_time_vs_rows.png", "rows", row_values, by_rows, title)
     component_values = [1, 2, 5, 10, 20, 50]
     n_comp_rows = rows // 4
-    X_comp = X_rows[:n_comp_rows]
-    curves = bench_scaling(
-        X_comp,
-        component_values,
-        lambda k, r: bench_fit(X_comp, k, epochs, args.batch_size, r, set()),
-        scaling_repeats,
-    )
-    plot_scaling(
-        folder / "fit_time_vs_n_components.png",
-        "n_components",
-        component_values,
-        curves,
-        f"fit, {epochs} epochs, {n_comp_rows} rows",
-    )
+    by_components = curves([(X_rows[:n_comp_rows], k) for k in component_values])
+    title = f"fit, {epochs} epochs, {n_comp_rows} rows"
+    path = folder / "fit_time_vs_n_components.png"
+    plot_scaling(path, "n_components", component_values, by_components, title)
     print(f"\nplots saved in {folder}/")
 
 

@@ -7,6 +7,8 @@ workers together use the machine's cores once. This script grid-searches
 limit) and with ``n_jobs=2`` told to let every worker use every core (the
 oversubscribed case), and prints the wall times and the torch threads each fit
 saw. The configurations alternate within each repetition; medians are printed.
+Torch's first optimizer loads torch's compiler modules (seconds): the script
+makes one before the timing, so that ``n_jobs=1`` does not pay for it.
 
 Run ``python benchmarks/bench_threads.py`` (``--quick`` for a smoke run).
 """
@@ -15,7 +17,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from sklearn.model_selection import GridSearchCV
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_speed import make_data  # noqa: E402
+from _common import Table, alternate, make_data  # noqa: E402
 
 from sklearn_ae import AutoencoderTransformer  # noqa: E402
 
@@ -43,8 +44,15 @@ def torch_threads(estimator, X, y=None):
     return torch.get_num_threads()
 
 
-def grid_search(X, n_jobs, epochs):
-    """A grid search over ``n_components``; returns it after fitting."""
+def warm_up():
+    """Make a first torch optimizer in this process: it loads modules for seconds."""
+    import torch
+
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+
+
+def grid_search(X, n_jobs, epochs, inner_threads=None):
+    """A grid search over ``n_components`` (loky workers of ``inner_threads``), fitted."""
     search = GridSearchCV(
         AutoencoderTransformer(max_iter=epochs, batch_size=256, random_state=0),
         {"n_components": [1, 2, 4, 8]},
@@ -53,7 +61,10 @@ def grid_search(X, n_jobs, epochs):
         refit=False,
         n_jobs=n_jobs,
     )
-    with warnings.catch_warnings():
+    with (
+        warnings.catch_warnings(),
+        parallel_config(backend="loky", inner_max_num_threads=inner_threads),
+    ):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return search.fit(X)
 
@@ -70,6 +81,7 @@ def main(argv=None):
     epochs = args.epochs or (1 if args.quick else 3)
     repeats = args.repeats or (1 if args.quick else 3)
     cores = os.cpu_count()
+    warm_up()
     X = make_data(rows, 100)
     configs = {
         "n_jobs=1": (1, None),
@@ -80,20 +92,18 @@ def main(argv=None):
         f"{cores} cores; GridSearchCV over 4 n_components x 2 folds on {rows} x 100 rows, "
         f"{epochs} epochs per fit, {repeats} repeats"
     )
-    times = {name: [] for name in configs}
-    threads = {}
-    for _ in range(repeats):
-        for name, (n_jobs, inner) in configs.items():
-            with parallel_config(backend="loky", inner_max_num_threads=inner):
-                start = time.perf_counter()
-                search = grid_search(X, n_jobs, epochs)
-                times[name].append(time.perf_counter() - start)
-            threads[name] = sorted({int(t) for t in search.cv_results_["mean_test_threads"]})
+    contenders = {
+        name: lambda n_jobs=n_jobs, inner=inner: grid_search(X, n_jobs, epochs, inner)
+        for name, (n_jobs, inner) in configs.items()
+    }
+    times, searches = alternate(contenders, repeats)
     reference = statistics.median(times["n_jobs=1"])
-    print(f"{'configuration':<28}{'torch threads per fit':>22}{'median s':>10}{'ratio':>8}")
+    table = Table("configuration:<28, torch threads per fit:>22, median s:>10.2f, ratio:>8.2f")
+    print(table.header())
     for name, values in times.items():
+        threads = sorted({int(t) for t in searches[name].cv_results_["mean_test_threads"]})
         med = statistics.median(values)
-        print(f"{name:<28}{str(threads[name]):>22}{med:>10.2f}{med / reference:>8.2f}")
+        print(table.row(name, str(threads), med, med / reference))
 
 
 if __name__ == "__main__":

@@ -39,19 +39,17 @@ Usage::
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from _common import SEED, Table, held_out_mse, standardized_halves, timed
 from sklearn.datasets import load_digits, make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA, KernelPCA
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.preprocessing import MinMaxScaler
 
 from sklearn_ae import AutoencoderTransformer
 from sklearn_ae._testing import ADBENCH_GROUPS, MAX_ROWS, adbench_half, load_adbench
-
-SEED = 0
 
 
 def raw_datasets(groups=("classical", "larger")):
@@ -62,10 +60,6 @@ def raw_datasets(groups=("classical", "larger")):
             data = load_adbench(name, max_rows=MAX_ROWS)
             if data is not None:
                 yield name, adbench_half(name), data[0]
-
-
-def held_out_mse(model, X_test):
-    return float(np.mean((model.inverse_transform(model.transform(X_test)) - X_test) ** 2))
 
 
 def kept_variance(model, X_test):
@@ -79,21 +73,22 @@ def geometric_mean(values):
 
 def run_raw(args):
     print("raw units: held-out MSE ours / PCA (same raw X, defaults)")
-    print(f"{'data':24s} {'half':10s} {'shape':>12s} {'k=2':>7s} {'k=8':>7s}")
+    table = Table("data:24s, half:10s, shape:>12s, k=2:>7.3f, k=8:>7.3f", sep=" ")
+    print(table.header())
     ratios = {"tuning": [], "confirming": [], "-": []}
     for name, half, X in raw_datasets():
         X_train, X_test = train_test_split(X, test_size=0.5, random_state=SEED)
         cells = []
         for k in (2, 8):
             if k >= X.shape[1]:
-                cells.append(f"{'-':>7s}")
+                cells.append(None)
                 continue
             pca = PCA(k).fit(X_train)
             ours = AutoencoderTransformer(k, random_state=SEED).fit(X_train)
             ratio = held_out_mse(ours, X_test) / held_out_mse(pca, X_test)
             ratios[half].append(ratio)
-            cells.append(f"{ratio:7.3f}")
-        print(f"{name:24s} {half:10s} {str(X.shape):>12s} {' '.join(cells)}", flush=True)
+            cells.append(ratio)
+        print(table.row(name, half, str(X.shape), *cells), flush=True)
     every = [r for values in ratios.values() for r in values]
     for label, values in [*ratios.items(), ("all", every)]:
         if values:
@@ -133,12 +128,10 @@ def run_fractions(args):
     groups = {}
     for name, noise, n_samples, seed, X in manifolds(range(args.seeds)):
         X_train, X_test = train_test_split(X, test_size=0.5, random_state=seed)
-        start = time.perf_counter()
-        ours = AutoencoderTransformer(fraction, random_state=seed).fit(X_train)
-        search = time.perf_counter() - start
-        start = time.perf_counter()
-        AutoencoderTransformer(ours.n_components_, random_state=seed).fit(X_train)
-        single = time.perf_counter() - start
+        search, ours = timed(AutoencoderTransformer(fraction, random_state=seed).fit, X_train)
+        single, _ = timed(
+            AutoencoderTransformer(ours.n_components_, random_state=seed).fit, X_train
+        )
         groups.setdefault((name, noise, n_samples), []).append(
             (ours.n_components_, kept_variance(ours, X_test), search / single)
         )
@@ -157,12 +150,9 @@ def run_manifold(args):
         kept, times = [], []
         for seed in range(args.seeds):
             X = make(n_samples=2500, noise=0.1, random_state=seed)[0]
-            X_train, X_test = train_test_split(X, test_size=0.5, random_state=seed)
-            scaler = StandardScaler().fit(X_train)
-            X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-            start = time.perf_counter()
-            ours = AutoencoderTransformer(2, random_state=seed).fit(X_train)
-            times.append(time.perf_counter() - start)
+            X_train, X_test = standardized_halves(X, seed)
+            seconds, ours = timed(AutoencoderTransformer(2, random_state=seed).fit, X_train)
+            times.append(seconds)
             kept.append(kept_variance(ours, X_test))
         print(
             f"{make.__name__.removeprefix('make_'):12s} kept min {min(kept):.3f} "
@@ -182,8 +172,7 @@ def run_denoising(args):
         noisy_test = X_test + rng.normal(scale=sigma, size=X_test.shape)
 
         def mse(model, noisy_test=noisy_test):
-            denoised = model.inverse_transform(model.transform(noisy_test))
-            return float(np.mean((denoised - X_test) ** 2))
+            return held_out_mse(model, noisy_test, target=X_test)
 
         pca = {k: mse(PCA(k).fit(noisy_train)) for k in (4, 8, 12, 16, 24, 32)}
         best_k = min(pca, key=pca.get)
