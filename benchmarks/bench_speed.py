@@ -67,7 +67,7 @@ from threadpoolctl import threadpool_limits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn_ae import AutoencoderTransformer  # noqa: E402
-from sklearn_ae._base import _chunks  # noqa: E402
+from sklearn_ae._data import chunks_of  # noqa: E402
 from sklearn_ae._net import _fused_adam  # noqa: E402
 from sklearn_ae._pca import PrincipalAxes  # noqa: E402
 
@@ -114,7 +114,7 @@ def initial_module_and_data(X, n_components, batch_size, **params):
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         X_std = torch.from_numpy(X_std)
-        chunks = _chunks(X_std, est._chunk_rows(X.shape[1]))  # as fit chunks them
+        chunks = chunks_of(X_std, est._chunk_rows(X.shape[1]))  # as fit chunks them
         module = est._build_module(X.shape[1], n_components, lambda: PrincipalAxes(chunks))
     return module, seed, X_std
 
