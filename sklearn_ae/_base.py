@@ -370,7 +370,7 @@ class _BaseAutoencoder(
         ``_Blocks`` of a ``streamed`` memmap (a whole number of batches per
         block), ``_SparseRows`` of sparse ``X``, else one tensor on ``device``.
         """
-        mean, scale = units[:2]
+        mean, scale, _, _ = units
         if streamed:
             return _Blocks(
                 X,
@@ -405,10 +405,11 @@ class _BaseAutoencoder(
             return None
         chunks = chunks_of(X_std, self._chunk_rows(X_std.shape[1]))
         variance = observation_noise(net.module_, net.criterion_.loss, chunks, X_std.shape[1])
-        variance = variance * units[1] ** 2  # original units
+        _, scale, _, n_seen = units
+        variance = variance * scale**2  # original units
         previous = getattr(self, "noise_variance_", None)
         if running and previous is not None:
-            n_seen, n_new = units[3], len(X_std)
+            n_new = len(X_std)
             variance = ((n_seen - n_new) * previous + n_new * variance) / n_seen
         return variance
 
