@@ -19,13 +19,14 @@ from numbers import Integral
 import numpy as np
 import torch
 
+from ._graph import MAX_COMPONENTS, fit_to_codes, geodesic_codes, sample_rows
 from ._modules import (
     CodeActivation,
     ConvAutoencoder,
     MLPAutoencoder,
     VariationalAutoencoder,
 )
-from ._net import _AutoencoderNet, _fused_adam, training_callbacks
+from ._net import _AutoencoderNet, _fused_adam, _significant, training_callbacks
 from ._validation import InvalidParameterError
 
 # n_components=None: as many components as PCA needs for this fraction of the
@@ -95,7 +96,7 @@ class _ArchitectureMixin:
         """Instantiate the module for training rows of ``n_features``.
 
         ``principal_axes()`` gives the ``PrincipalAxes`` of the standardized
-        training rows, for ``init="pca"``; it is not called otherwise.
+        training rows, for ``init="pca"`` or ``"graph"``; it is not called otherwise.
         """
         if self.module is None:
             module = self._builtin_module(n_features, n_components)
@@ -115,14 +116,14 @@ class _ArchitectureMixin:
         return module
 
     def _init_linear_path(self, module, n_components, principal_axes):
-        """Set ``module``'s linear path to PCA's solution, for ``init="pca"``.
+        """Set ``module``'s linear path to PCA's solution, for ``init="pca"`` or ``"graph"``.
 
         Returns whether it did: only modules defining ``init_linear_path`` have
         one (a sparse model's is that of the autoencoder inside it).
         """
         module = getattr(module, "_orig_mod", module)  # compiled
         module = getattr(module, "autoencoder", module)  # CodeActivation
-        if self.init != "pca" or not hasattr(module, "init_linear_path"):
+        if self.init == "random" or not hasattr(module, "init_linear_path"):
             return False
         components, mean, variances = principal_axes().components(n_components)
         kwargs = {}
@@ -211,6 +212,51 @@ class _ArchitectureMixin:
         n_components = self._check_n_components(X_std.shape, principal_axes)
         module = self._build_module(X_std.shape[1], n_components, principal_axes)
         return self._make_net(module, seed, batch_size, device).initialize(), n_components
+
+    def _graph_start(self, net, X_std, n_components, seed):
+        """Move ``net`` from PCA's start to the graph start (``_graph``); return whether it did.
+
+        Only for ``init="graph"``, the squared error, the built-in fully
+        connected module with hidden layers, in-memory rows, a code of at most ``MAX_COMPONENTS``
+        dimensions and fewer than the features, and validation rows: the
+        graph start is kept only if it reconstructs them better than PCA's
+        start beyond chance (the test of early stopping). Without them
+        (``early_stopping=False``, ``partial_fit``) nothing could check it.
+        """
+        module = net.module_
+        if not (
+            self.init == "graph"
+            and net.validation_fraction
+            and self.loss == "squared_error"
+            and type(module) is MLPAutoencoder
+            and module.encoder.residual is not None
+            and isinstance(X_std, torch.Tensor)
+            and n_components <= min(MAX_COMPONENTS, X_std.shape[1] - 1)
+        ):
+            return False
+        train_rows = net.get_split_datasets(X_std)[0]
+        generator = torch.Generator().manual_seed(seed)
+        rows = sample_rows(train_rows, generator)
+        with torch.no_grad():
+            start_codes = module.encode(rows)
+        codes = geodesic_codes(rows.double().cpu().numpy(), start_codes.double().cpu().numpy())
+        if codes is None:
+            return False
+        pca_start = copy.deepcopy(module.state_dict())
+        pca_losses = net._validation_row_losses(X_std)
+        fit_to_codes(
+            module,
+            rows,
+            torch.as_tensor(codes, dtype=rows.dtype, device=rows.device),
+            learning_rate=self.learning_rate_init,
+            weight_decay=self.alpha,
+            generator=generator,
+            fused=_fused_adam(rows.device),
+        )
+        if _significant(pca_losses - net._validation_row_losses(X_std)):
+            return True
+        module.load_state_dict(pca_start)
+        return False
 
     def _resumed_net(self, batch_size, seed):
         """A copy of the fitted net, to train on: a failed fit leaves the fitted model intact.

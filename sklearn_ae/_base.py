@@ -134,7 +134,7 @@ class _BaseAutoencoder(
         *,
         hidden_layer_sizes=None,
         activation="relu",
-        init="pca",
+        init="graph",
         standardize="global",
         alpha=1e-4,
         batch_size="auto",
@@ -323,10 +323,11 @@ class _BaseAutoencoder(
                 )
             net.validation_fraction = validation_fraction
             self._configure_net(net)
+            graph_start = not resume and self._graph_start(net, X_std, n_components, seed)
             status = net.train_epochs(
                 X_std, epochs=1 if incremental else self.max_iter, restart=not incremental
             )
-            if not resume and validation_fraction and net.kept_start_:
+            if not resume and validation_fraction and net.kept_start_ and not graph_start:
                 # no epoch beat the start, PCA of the training split, beyond
                 # chance: the model is PCA's solution on all the rows instead
                 all_rows = functools.partial(self._principal_axes, X_std)

@@ -76,6 +76,16 @@ default="robust"
         tuning half robust per-feature scales ranked anomalies best.
         Reconstruction errors and scores are measured in the scaled units;
         ``inverse_transform`` returns original units.""",
+    "init": """init : {"pca", "graph", "random"}, default="pca"
+        Initialisation of the built-in module. ``"pca"`` sets its linear path to
+        PCA's projection of the training data (the non-linear part starts at
+        zero), so training starts from PCA's reconstruction. ``"graph"``
+        starts there too, then, for a code of at most 3 dimensions, fits the
+        module to the Isomap coordinates of up to 1000 training rows (see
+        ``AutoencoderTransformer``). The detector's default stays ``"pca"``:
+        its code keeps 95 % of the variance, rarely 3 dimensions or fewer,
+        and it was chosen on the benchmark files from PCA's start.
+        ``"random"`` keeps PyTorch's default initialisation.""",
     "max_iter": """max_iter : int, default=5
         Number of epochs of training. Networks reconstruct the bulk of the
         data before they learn its outliers, so the detector trains briefly

@@ -16,9 +16,11 @@ class AutoencoderTransformer(_BaseAutoencoder):
     """Dimensionality reduction with an autoencoder, used like ``PCA``.
 
     The encoder maps each row to ``n_components`` latent features and the
-    decoder maps them back. With the default ``init="pca"`` training starts
-    from PCA's solution, so the reconstruction is at least as good as PCA's at
-    the same ``n_components`` and better where the data are non-linear.
+    decoder maps them back. Training starts from PCA's solution, so the
+    reconstruction is at least as good as PCA's at the same ``n_components``
+    and better where the data are non-linear; for codes of up to 3
+    dimensions the default ``init="graph"`` also tries a start that follows
+    a curved manifold, from a neighbourhood graph of the rows.
 
     Parameters
     ----------

@@ -1,14 +1,15 @@
-"""A drop-in for PCA on the user's own X: units, fractions of variance, denoising."""
+"""A drop-in for PCA on the user's own X: units, fractions, denoising, curved manifolds."""
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
-from sklearn.datasets import load_digits
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import MinMaxScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from sklearn_ae import AutoencoderTransformer
+from sklearn_ae._graph import geodesic_codes
 
 
 def _held_out_mse(model, X_test):
@@ -92,3 +93,45 @@ def test_no_gain_beyond_chance_keeps_pcas_solution_for_all_rows():
     assert_allclose(
         ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
     )
+
+
+def _kept_variance(model, X_test):
+    error = model.inverse_transform(model.transform(X_test)) - X_test
+    return 1 - np.sum(error**2) / np.sum((X_test - X_test.mean(axis=0)) ** 2)
+
+
+def test_the_graph_start_unrolls_a_swiss_roll():
+    """At k=2 every linear code folds a swiss roll; the default's graph start does not."""
+    X = make_swiss_roll(n_samples=1500, noise=0.1, random_state=0)[0]
+    X_train, X_test = train_test_split(StandardScaler().fit_transform(X), random_state=0)
+    kept = {}
+    for init in ("graph", "pca"):
+        model = AutoencoderTransformer(2, init=init, random_state=0).fit(X_train)
+        kept[init] = _kept_variance(model, X_test)
+    assert kept["graph"] >= 0.97
+    assert kept["graph"] > kept["pca"] + 0.03
+
+
+@pytest.mark.parametrize("shape", ["plane", "blob"])
+def test_without_a_curved_manifold_the_start_stays_pcas(shape):
+    """The graph start is kept only if it beats PCA's start on the validation rows."""
+    rng = np.random.RandomState(0)
+    if shape == "plane":
+        X = rng.normal(size=(600, 2)) @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(600, 5))
+    else:
+        X = rng.normal(size=(600, 5)) * [3.0, 2.0, 1.0, 1.0, 1.0]
+    graph = AutoencoderTransformer(2, random_state=0).fit(X)
+    pca = AutoencoderTransformer(2, init="pca", random_state=0).fit(X)
+    assert_array_equal(graph.transform(X), pca.transform(X))
+
+
+def test_geodesic_codes_need_one_connected_graph():
+    """Two distant clusters share no geodesic coordinates: no graph start."""
+    rng = np.random.RandomState(0)
+    rows = np.vstack([rng.normal(size=(100, 3)), rng.normal(size=(100, 3)) + 100.0])
+    assert geodesic_codes(rows, rows[:, :2]) is None
+    reference = rows[:100, :2]
+    codes = geodesic_codes(rows[:100], reference)
+    assert codes.shape == (100, 2)  # with the reference's centre and spread, rotated onto it
+    assert_allclose(codes.mean(axis=0), reference.mean(axis=0), atol=1e-12)
+    assert_allclose(codes.var(axis=0).sum(), reference.var(axis=0).sum())
