@@ -174,4 +174,4 @@ def pyod_autoencoder(**params):
     """PyOD's ``AutoEncoder``, seeded and silent; ``params`` as PyOD names them."""
     from pyod.models.auto_encoder import AutoEncoder
 
-    return AutoEncoder(random_state=SEED, verbose=0, **params)
+    return AutoEncoder(**{"random_state": SEED, "verbose": 0, **params})

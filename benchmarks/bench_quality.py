@@ -111,19 +111,23 @@ def run_reduction():
     print(f"worst ratio on swiss roll / S-curve, k=2: {max(manifold_ratios):.3f} (target <= 0.40)")
 
 
-def detectors():
-    """``(name, factory)`` of every detector compared, ours last; defaults throughout."""
-    yield "IsolationForest", lambda: IsolationForest(random_state=SEED)
+def detectors(seed=SEED):
+    """``(name, factory, seeded)`` of every detector compared, ours last; defaults throughout.
+
+    ``seed`` is the ``random_state`` of the detectors that have one (``seeded``).
+    """
+    yield "IsolationForest", lambda: IsolationForest(random_state=seed), True
     if not have_pyod():
-        print("(PyOD not installed: its AutoEncoder, KNN and ECOD are skipped)")
+        if seed == SEED:
+            print("(PyOD not installed: its AutoEncoder, KNN and ECOD are skipped)")
     else:
         from pyod.models.ecod import ECOD
         from pyod.models.knn import KNN
 
-        yield "PyOD AutoEncoder", lambda: _PyOD(pyod_autoencoder())
-        yield "PyOD KNN (std.)", lambda: _PyOD(KNN(), standardize=True)
-        yield "ECOD", lambda: _PyOD(ECOD())
-    yield "ours", lambda: AutoencoderOutlierDetector(random_state=SEED)
+        yield "PyOD AutoEncoder", lambda: _PyOD(pyod_autoencoder(random_state=seed)), True
+        yield "PyOD KNN (std.)", lambda: _PyOD(KNN(), standardize=True), False
+        yield "ECOD", lambda: _PyOD(ECOD()), False
+    yield "ours", lambda: AutoencoderOutlierDetector(random_state=seed), True
 
 
 class _PyOD:
@@ -171,37 +175,47 @@ def _fit_and_score(make, X):
     return make().fit(X).score_samples(X)
 
 
-def run_detection(groups=None, repeats=1):
+def run_detection(groups=None, repeats=1, seeds=1):
     """ROC-AUC and fit+score time of every detector, per file and per group half.
 
     Each time is the fastest of ``repeats`` fits; every detector is seeded, so
-    the scores of the repeats are the same.
+    the scores of the repeats are the same. The table is for ``random_state=0``.
+    With ``seeds`` above 1 the seeded detectors also run with ``random_state``
+    1 to ``seeds - 1``, and a second summary gives each half's mean ROC-AUC
+    averaged over the seeds, with the lowest and highest of the per-seed means.
     """
     contenders = list(detectors())
-    width = max(len(name) for name, _ in contenders) + 1
-    header = " ".join(f"{name:>{width}}" for name, _ in contenders)
+    width = max(len(name) for name, *_ in contenders) + 1
+    header = " ".join(f"{name:>{width}}" for name, *_ in contenders)
     print(
         "Detection: ROC-AUC, fit on all rows and score them (larger files: "
         f"{MAX_ROWS} rows drawn with seed 0)\n{'data set':<18} {'half':<10} {header}"
     )
-    results = {}
+    reseeded = [  # per further seed, the factories of the seeded detectors
+        {n: make for n, make, seeded in detectors(seed) if seeded} for seed in range(1, seeds)
+    ]
+    results, by_seed = {}, {}
     for group, data_name, X, y in _group_files(groups):
         if not results:  # one untimed fit each first: imports and one-off set-up
-            for _, make in contenders:
+            for _, make, _ in contenders:
                 make().fit(X[:64]).score_samples(X[:64])
         row = {}
-        for name, make in contenders:
+        for name, make, _ in contenders:
             seconds = []
             for _ in range(repeats):  # the fastest of the repeats: the least disturbed
                 elapsed, scores = timed(_fit_and_score, make, X)
                 seconds.append(elapsed)
             row[name] = (roc_auc_score(y, -scores), min(seconds))
         results[group, data_name] = row
-        cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, _ in contenders)
+        aucs = by_seed[group, data_name] = {name: [auc] for name, (auc, _) in row.items()}
+        for made in reseeded:
+            for name, make in made.items():
+                aucs[name].append(roc_auc_score(y, -_fit_and_score(make, X)))
+        cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, *_ in contenders)
         print(f"{data_name:<18} {adbench_half(data_name):<10} {cells}", flush=True)
     if not results:
         return
-    names = [name for name, _ in contenders]
+    names = [name for name, *_ in contenders]
     print(f"\n{'summary':<24} " + " ".join(f"{name:>{width}}" for name in names))
     for group in dict.fromkeys(g for g, _ in results):
         for label, files in _summary_rows(results, group):
@@ -218,6 +232,38 @@ def run_detection(groups=None, repeats=1):
                 ratio = seconds["ours"] / seconds["PyOD AutoEncoder"]
                 verdicts.append(f"time ours / PyOD AutoEncoder {ratio:.2f} (target <= 0.33)")
             print("  " + "; ".join(verdicts))
+    if seeds > 1:
+        _print_seed_summary(by_seed, names, seeds, width)
+
+
+def _print_seed_summary(by_seed, names, seeds, width):
+    """Each half's mean ROC-AUC averaged over ``seeds`` seeds, and its per-seed range."""
+    print(
+        f"\nover random_state 0-{seeds - 1} (KNN and ECOD have none): mean of the "
+        "per-seed means, then [lowest, highest] per-seed mean"
+    )
+    print(f"{'summary':<24} " + " ".join(f"{name:>{width}}" for name in names))
+    for group in dict.fromkeys(g for g, _ in by_seed):
+        for label, files in _summary_rows(by_seed, group):
+            if not files:
+                continue
+            # files x seeds; an unseeded detector's single score stands for every seed
+            per_seed = {
+                n: np.mean([np.resize(by_seed[group, f][n], seeds) for f in files], axis=0)
+                for n in names
+            }
+            means = " ".join(f"{per_seed[n].mean():>{width}.3f}" for n in names)
+            ranges = " ".join(
+                f"{f'[{per_seed[n].min():.3f}, {per_seed[n].max():.3f}]':>{width}}" for n in names
+            )
+            print(f"{label:<24} {means}\n{'':<24} {ranges}")
+            verdicts = [
+                f"ours - {n}: {per_seed['ours'].mean() - per_seed[n].mean():+.3f}"
+                f" (ahead on {np.sum(per_seed['ours'] >= per_seed[n])} of {seeds} seeds)"
+                for n in names
+                if n != "ours"
+            ]
+            print("  " + "; ".join(verdicts))
 
 
 def run_novelty(groups=None):
@@ -233,12 +279,14 @@ def run_novelty(groups=None):
     )
     print(f"{'data set':<18} {'half':<10} " + " ".join(f"{n:>22}" for n in contenders))
     flagged = {name: {} for name in contenders}
+    sizes = []
     for _, data_name, X, y in _group_files(groups):
         inliers = X[y == 0]
         if len(inliers) < 200:
             continue
         order = np.random.RandomState(SEED).permutation(len(inliers))
         fit_rows, new_rows = inliers[order[: len(order) // 2]], inliers[order[len(order) // 2 :]]
+        sizes.append((len(fit_rows), len(new_rows)))
         cells = []
         for name, make in contenders.items():
             flagged[name][data_name] = [
@@ -257,6 +305,41 @@ def run_novelty(groups=None):
                 f"max {worst[0]:.3f} (<= 0.12); at 0.01: median {median[1]:.4f} "
                 f"(0.007-0.013), max {worst[1]:.3f} (<= 0.024)"
             )
+    if sizes:
+        _print_exchangeable_limit(sizes, shares)
+
+
+def _print_exchangeable_limit(sizes, shares, draws=20_000):
+    """The shares a perfectly calibrated detector would flag on files of these ``sizes``.
+
+    If new inliers score like the training rows (their scores exchangeable), a
+    cut just above the ``j = round(c * n)``-th lowest of ``n`` training scores,
+    as ``offset_`` is set, lies at the ``j``-th order statistic of ``n``
+    uniforms, ``Beta(j, n - j + 1)`` on the scores' quantile scale, and the
+    number of ``m`` new rows below it is binomial given the cut. Simulating
+    both for every file gives the targets' chance of failing with no fault in
+    the detector: the statistical limit of the protocol on files this small.
+    """
+    rng = np.random.default_rng(SEED)
+    print(
+        f"\nexchangeable scores (a perfectly calibrated detector), {draws} draws of the "
+        f"same {len(sizes)} files"
+    )
+    for share, (low, high, worst) in zip(
+        shares, ((0.035, 0.065, 0.12), (0.007, 0.013, 0.024)), strict=True
+    ):
+        flagged = np.empty((draws, len(sizes)))
+        for column, (n_fit, n_new) in enumerate(sizes):
+            j = int(round(share * n_fit))
+            cut = rng.beta(j, n_fit - j + 1, size=draws) if j else np.zeros(draws)
+            flagged[:, column] = rng.binomial(n_new, cut) / n_new
+        median, top = np.median(flagged, axis=1), flagged.max(axis=1)
+        print(
+            f"contamination={share}: median in {low}-{high} in "
+            f"{np.mean((median >= low) & (median <= high)):.1%} of draws; max over the files "
+            f"median {np.median(top):.3f}, 95th percentile {np.quantile(top, 0.95):.3f}; "
+            f"some file above {worst} in {np.mean(top > worst):.1%} of draws"
+        )
 
 
 def main():
@@ -273,6 +356,12 @@ def main():
     parser.add_argument(
         "--repeats", type=int, default=1, help="detection: time the fastest of this many fits"
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=1,
+        help="detection: also average the seeded detectors over random_state 0 to SEEDS - 1",
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", message=".*hasn't converged.*")
@@ -281,7 +370,7 @@ def main():
         run_reduction()
         print()
     if args.protocol in (None, "both", "detection"):
-        run_detection(args.groups, args.repeats)
+        run_detection(args.groups, args.repeats, args.seeds)
     if args.protocol == "novelty":
         run_novelty(args.groups)
 
