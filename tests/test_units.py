@@ -125,13 +125,14 @@ def test_without_a_curved_manifold_the_start_stays_pcas(shape):
     assert_array_equal(graph.transform(X), pca.transform(X))
 
 
-def test_geodesic_codes_need_one_connected_graph():
-    """Two distant clusters share no geodesic coordinates: no graph start."""
-    rng = np.random.RandomState(0)
-    rows = np.vstack([rng.normal(size=(100, 3)), rng.normal(size=(100, 3)) + 100.0])
-    assert geodesic_codes(rows, rows[:, :2]) is None
-    reference = rows[:100, :2]
-    codes = geodesic_codes(rows[:100], reference)
-    assert codes.shape == (100, 2)  # with the reference's centre and spread, rotated onto it
-    assert_allclose(codes.mean(axis=0), reference.mean(axis=0), atol=1e-12)
+def test_geodesic_codes_need_one_connected_graph_and_a_curve():
+    """Coordinates only for one connected, curved sheet, placed as the reference codes."""
+    X = StandardScaler().fit_transform(make_swiss_roll(n_samples=400, random_state=0)[0])
+    reference = PCA(2).fit_transform(X) + 5.0
+    codes = geodesic_codes(X, reference)
+    assert codes.shape == (400, 2)  # with the reference's centre and spread, rotated onto it
+    assert_allclose(codes.mean(axis=0), reference.mean(axis=0))
     assert_allclose(codes.var(axis=0).sum(), reference.var(axis=0).sum())
+    assert geodesic_codes(np.vstack([X, X + 100.0]), np.vstack([reference] * 2)) is None
+    blob = np.random.RandomState(0).normal(size=(400, 3)) * [3.0, 2.0, 1.0]
+    assert geodesic_codes(blob, blob[:, :2]) is None  # flat: PCA's codes do as well
