@@ -18,7 +18,9 @@ detection
     rows with seed 0, seven image-embedding files); within each group the files
     at even positions of ``ADBENCH_GROUPS`` (``sklearn_ae._testing``) are the
     tuning half, on which the defaults were chosen, and the others the
-    confirming half. Summary lines give each half and each group.
+    confirming half. Summary lines give each half and each group; with
+    ``--seeds N`` a second summary averages the seeded detectors over
+    ``random_state`` 0 to N - 1, with the range of the per-seed means.
 
 novelty
     Inductive: fit on a random half of the inliers of each file with at least
@@ -26,6 +28,9 @@ novelty
     0.05 and 0.01, and print the share flagged (the contamination itself if
     the threshold carries over to new rows), for IsolationForest and
     ``AutoencoderOutlierDetector``, with the median and maximum per half.
+    Last, the same statistics for a perfectly calibrated detector on files of
+    the same sizes (exchangeable training and new scores, simulated): the
+    protocol's own limit.
 
 Usage::
 
@@ -33,6 +38,7 @@ Usage::
     python benchmarks/bench_quality.py reduction    # one of them
     python benchmarks/bench_quality.py detection --groups classical embeddings
     python benchmarks/bench_quality.py detection --groups embeddings --repeats 3
+    python benchmarks/bench_quality.py detection --seeds 5
     python benchmarks/bench_quality.py novelty
 
 ADBench files are read from ``../shared/datasets/adbench`` (or

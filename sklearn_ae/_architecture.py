@@ -223,7 +223,7 @@ class _ArchitectureMixin:
         start beyond chance (the test of early stopping). Without them
         (``early_stopping=False``, ``partial_fit``) nothing could check it.
         """
-        module = net.module_
+        module = getattr(net.module_, "_orig_mod", net.module_)  # compiled: its weights
         if not (
             self.init == "graph"
             and net.validation_fraction

@@ -83,10 +83,10 @@ default="relu"
         (1000 ** (1 / k) rows along each: 32 for k=2, 10 for k=3), hence the
         bound. The graph start is skipped for other modules and losses than
         the built-in fully connected one and the squared error, sparse or
-        memory-mapped input, and models without hidden layers. ``"random"`` keeps PyTorch's default initialisation. A
-        variational model trained with the squared error starts instead at
-        the optimum of a linear VAE (probabilistic PCA), its codes
-        distributed as the prior.
+        memory-mapped input, and models without hidden layers.
+        ``"random"`` keeps PyTorch's default initialisation. A variational
+        model trained with the squared error starts instead at the optimum of
+        a linear VAE (probabilistic PCA), its codes distributed as the prior.
 
     standardize : {"global", "feature"} or bool, default="global"
         How features are scaled inside the estimator before training. Every
