@@ -96,7 +96,8 @@ class _ArchitectureMixin:
         """Instantiate the module for training rows of ``n_features``.
 
         ``principal_axes()`` gives the ``PrincipalAxes`` of the standardized
-        training rows, for ``init="pca"`` or ``"graph"``; it is not called otherwise.
+        training rows, for ``init="pca"`` or ``"graph"``; it is not called
+        otherwise.
         """
         if self.module is None:
             module = self._builtin_module(n_features, n_components)
@@ -217,11 +218,12 @@ class _ArchitectureMixin:
         """Move ``net`` from PCA's start to the graph start (``_graph``); return whether it did.
 
         Only for ``init="graph"``, the squared error, the built-in fully
-        connected module with hidden layers, in-memory rows, a code of at most ``MAX_COMPONENTS``
-        dimensions and fewer than the features, and validation rows: the
-        graph start is kept only if it reconstructs them better than PCA's
-        start beyond chance (the test of early stopping). Without them
-        (``early_stopping=False``, ``partial_fit``) nothing could check it.
+        connected module with hidden layers, in-memory rows, a code of at
+        most ``MAX_COMPONENTS`` dimensions and fewer than the features, and
+        validation rows: the graph start is kept only if it reconstructs them
+        better than PCA's start beyond chance (the test of early stopping).
+        Without them (``early_stopping=False``, ``partial_fit``) nothing
+        could check it.
         """
         module = getattr(net.module_, "_orig_mod", net.module_)  # compiled: its weights
         if not (
