@@ -58,6 +58,7 @@ from _common import (
     standardized_halves,
     timed,
 )
+from _synthetic import TYPES, synthetic_files
 from sklearn.datasets import load_digits, make_s_curve, make_swiss_roll
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
@@ -70,6 +71,7 @@ from sklearn_ae._testing import (
     ADBENCH_NAMES,
     MAX_ROWS,
     adbench_half,
+    group_files,
     load_adbench,
 )
 
@@ -155,24 +157,42 @@ class _PyOD:
         return -self.model.decision_function(X)
 
 
-def _group_files(groups):
-    """``(group, name, X, y)`` of each benchmark file present, larger ones subsampled."""
-    for group, names in ADBENCH_GROUPS.items():
+#: The groups of ``--groups``: the file groups, then the synthetic types.
+GROUPS = (*ADBENCH_GROUPS, *(f"synthetic-{kind}" for kind in TYPES))
+
+# The half of each file and synthetic data set met so far, by name.
+_HALVES = {}
+
+
+def _group_files(groups, synthetic=True):
+    """``(group, name, X, y)`` of each benchmark file present, larger ones subsampled.
+
+    With ``synthetic``, the synthetic data sets of ``_synthetic`` follow, one
+    group per type. Each name's half is recorded in ``_HALVES``.
+    """
+    for group in ADBENCH_GROUPS:
         if groups and group not in groups:
             continue
-        for name in names:
+        for name in group_files(group):
             data = load_adbench(name, max_rows=MAX_ROWS)
             if data is None:
                 print(f"{name:<18} (not available)")
             else:
+                _HALVES[name] = adbench_half(name)
                 yield group, name, *data
+    if not synthetic:
+        return
+    kinds = [k for k in TYPES if not groups or f"synthetic-{k}" in groups]
+    for kind, name, half, X, y in synthetic_files(kinds):
+        _HALVES[name] = half
+        yield f"synthetic-{kind}", name, X, y
 
 
 def _summary_rows(results, group):
     """``(label, names)`` of a group's summary lines: each half, then the whole group."""
     names = [name for g, name in results if g == group]
     for half in ("tuning", "confirming"):
-        yield f"{group}, {half}", [n for n in names if adbench_half(n) == half]
+        yield f"{group}, {half}", [n for n in names if _HALVES[n] == half]
     yield f"{group}, all", names
 
 
@@ -195,7 +215,7 @@ def run_detection(groups=None, repeats=1, seeds=1):
     header = " ".join(f"{name:>{width}}" for name, *_ in contenders)
     print(
         "Detection: ROC-AUC, fit on all rows and score them (larger files: "
-        f"{MAX_ROWS} rows drawn with seed 0)\n{'data set':<18} {'half':<10} {header}"
+        f"{MAX_ROWS} rows drawn with seed 0)\n{'data set':<26} {'half':<10} {header}"
     )
     reseeded = [  # per further seed, the factories of the seeded detectors
         {n: make for n, make, seeded in detectors(seed) if seeded} for seed in range(1, seeds)
@@ -218,11 +238,11 @@ def run_detection(groups=None, repeats=1, seeds=1):
             for name, make in made.items():
                 aucs[name].append(roc_auc_score(y, -_fit_and_score(make, X)))
         cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, *_ in contenders)
-        print(f"{data_name:<18} {adbench_half(data_name):<10} {cells}", flush=True)
+        print(f"{data_name:<26} {_HALVES[data_name]:<10} {cells}", flush=True)
     if not results:
         return
     names = [name for name, *_ in contenders]
-    print(f"\n{'summary':<24} " + " ".join(f"{name:>{width}}" for name in names))
+    print(f"\n{'summary':<34} " + " ".join(f"{name:>{width}}" for name in names))
     for group in dict.fromkeys(g for g, _ in results):
         for label, files in _summary_rows(results, group):
             if not files:
@@ -230,9 +250,9 @@ def run_detection(groups=None, repeats=1, seeds=1):
             rows = [results[group, f] for f in files]
             auc = {n: np.mean([r[n][0] for r in rows]) for n in names}
             seconds = {n: sum(r[n][1] for r in rows) for n in names}
-            print(f"{label:<24} " + " ".join(f"{auc[n]:>{width}.3f}" for n in names))
+            print(f"{label:<34} " + " ".join(f"{auc[n]:>{width}.3f}" for n in names))
             times = " ".join(f"{seconds[n]:>{width}.1f}" for n in names)
-            print(f"{'  fit+score (s)':<24} {times}")
+            print(f"{'  fit+score (s)':<34} {times}")
             verdicts = [f"ours - {n}: {auc['ours'] - auc[n]:+.3f}" for n in names if n != "ours"]
             if "PyOD AutoEncoder" in seconds:
                 ratio = seconds["ours"] / seconds["PyOD AutoEncoder"]
@@ -248,7 +268,7 @@ def _print_seed_summary(by_seed, names, seeds, width):
         f"\nover random_state 0-{seeds - 1} (KNN and ECOD have none): mean of the "
         "per-seed means, then [lowest, highest] per-seed mean"
     )
-    print(f"{'summary':<24} " + " ".join(f"{name:>{width}}" for name in names))
+    print(f"{'summary':<34} " + " ".join(f"{name:>{width}}" for name in names))
     for group in dict.fromkeys(g for g, _ in by_seed):
         for label, files in _summary_rows(by_seed, group):
             if not files:
@@ -262,7 +282,7 @@ def _print_seed_summary(by_seed, names, seeds, width):
             ranges = " ".join(
                 f"{f'[{per_seed[n].min():.3f}, {per_seed[n].max():.3f}]':>{width}}" for n in names
             )
-            print(f"{label:<24} {means}\n{'':<24} {ranges}")
+            print(f"{label:<34} {means}\n{'':<34} {ranges}")
             verdicts = [
                 f"ours - {n}: {per_seed['ours'].mean() - per_seed[n].mean():+.3f}"
                 f" (ahead on {np.sum(per_seed['ours'] >= per_seed[n])} of {seeds} seeds)"
@@ -283,10 +303,10 @@ def run_novelty(groups=None):
         "Novelty: fit on a random half of the inliers (seed 0), predict the other half;\n"
         "share flagged with contamination=0.05 / 0.01, files with at least 200 inliers"
     )
-    print(f"{'data set':<18} {'half':<10} " + " ".join(f"{n:>22}" for n in contenders))
+    print(f"{'data set':<26} {'half':<10} " + " ".join(f"{n:>22}" for n in contenders))
     flagged = {name: {} for name in contenders}
     sizes = []
-    for _, data_name, X, y in _group_files(groups):
+    for _, data_name, X, y in _group_files(groups, synthetic=False):
         inliers = X[y == 0]
         if len(inliers) < 200:
             continue
@@ -299,10 +319,10 @@ def run_novelty(groups=None):
                 float(np.mean(make(c).fit(fit_rows).predict(new_rows) == -1)) for c in shares
             ]
             cells.append("{:>14.3f} / {:.3f}".format(*flagged[name][data_name]))
-        print(f"{data_name:<18} {adbench_half(data_name):<10} " + " ".join(cells), flush=True)
+        print(f"{data_name:<26} {_HALVES[data_name]:<10} " + " ".join(cells), flush=True)
     for name, per_file in flagged.items():
         for half in ("tuning", "confirming", None):
-            values = np.array([v for f, v in per_file.items() if half in (None, adbench_half(f))])
+            values = np.array([v for f, v in per_file.items() if half in (None, _HALVES[f])])
             if not len(values):
                 continue
             median, worst = np.median(values, axis=0), values.max(axis=0)
@@ -356,7 +376,7 @@ def main():
     parser.add_argument(
         "--groups",
         nargs="+",
-        choices=list(ADBENCH_GROUPS),
+        choices=GROUPS,
         help="detection and novelty: only these groups of files",
     )
     parser.add_argument(

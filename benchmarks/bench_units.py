@@ -51,14 +51,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
 from sklearn_ae import AutoencoderTransformer
-from sklearn_ae._testing import ADBENCH_GROUPS, MAX_ROWS, adbench_half, load_adbench
+from sklearn_ae._testing import MAX_ROWS, adbench_half, group_files, load_adbench
 
 
 def raw_datasets(groups=("classical", "larger")):
     """``(name, half, X)`` for digits and the ADBench files present."""
     yield "digits", "-", load_digits().data
     for group in groups:
-        for name in ADBENCH_GROUPS[group]:
+        for name in group_files(group):
             data = load_adbench(name, max_rows=MAX_ROWS)
             if data is not None:
                 yield name, adbench_half(name), data[0]

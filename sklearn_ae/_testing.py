@@ -25,11 +25,14 @@ ADBENCH_NAMES = (
 )
 
 
-#: The benchmark files in three groups, each listed in a fixed order: the
+#: The benchmark files in four groups, each listed in a fixed order: the
 #: classical and larger files by their ADBench number, the image embeddings
-#: by name. Within each group, the files at even positions (first, third, ...)
-#: form the tuning half, on which defaults are chosen; the others form the
-#: confirming half, on which they are checked.
+#: and the semantic embeddings by name. Within each group, the entries at even
+#: positions (first, third, ...) form the tuning half, on which defaults are
+#: chosen; the others form the confirming half, on which they are checked. An
+#: entry that is a tuple holds files of the same rows seen by different
+#: encoders (the 20-newsgroups posts through BERT and RoBERTa): they share a
+#: position, so they always fall in the same half.
 ADBENCH_GROUPS = {
     "classical": (
         "6_cardio",
@@ -59,7 +62,23 @@ ADBENCH_GROUPS = {
         f"MVTec-AD_{name}"
         for name in ("bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather")
     ),
+    "semantic": (
+        ("semantic/20news_3_BERT", "semantic/20news_3_RoBERTa"),
+        "semantic/CIFAR10_4",
+        "semantic/CIFAR10_6",
+        "semantic/SVHN_8",
+        "semantic/SVHN_9",
+    ),
 }
+
+
+def group_files(group):
+    """The file names of ``group`` in ``ADBENCH_GROUPS``, in order, tuples unpacked."""
+    names = []
+    for entry in ADBENCH_GROUPS[group]:
+        names.extend(entry if isinstance(entry, tuple) else (entry,))
+    return tuple(names)
+
 
 #: Rows kept of a larger file: a sample drawn with ``np.random.RandomState(0)``.
 MAX_ROWS = 20_000
@@ -67,16 +86,18 @@ MAX_ROWS = 20_000
 
 def adbench_half(name):
     """``"tuning"`` or ``"confirming"``: the half of its group that file ``name`` is in."""
-    for names in ADBENCH_GROUPS.values():
-        if name in names:
-            return "tuning" if names.index(name) % 2 == 0 else "confirming"
+    for entries in ADBENCH_GROUPS.values():
+        for position, entry in enumerate(entries):
+            if name == entry or (isinstance(entry, tuple) and name in entry):
+                return "tuning" if position % 2 == 0 else "confirming"
     raise KeyError(name)
 
 
 def adbench_dir():
     """Folder of the ADBench ``.npz`` files, or None when it is absent.
 
-    ``$SKLEARN_AE_DATASETS`` (a folder holding ``adbench/``) wins; otherwise
+    ``$SKLEARN_AE_DATASETS`` (a folder holding ``adbench/``, and optionally
+    ``semantic/`` beside it) wins; otherwise
     ``../shared/datasets`` from the project root is used.
     """
     candidates = [
@@ -99,9 +120,13 @@ def load_adbench(name, max_rows=None):
     every estimator compared.
     """
     folder = adbench_dir()
-    if folder is None or not (folder / f"{name}.npz").exists():
+    if folder is None:
         return None
-    with np.load(folder / f"{name}.npz") as data:
+    # "semantic/NAME" lies in the folder beside adbench/
+    path = (folder.parent if "/" in name else folder) / f"{name}.npz"
+    if not path.exists():
+        return None
+    with np.load(path) as data:
         X, y = data["X"].astype(np.float64), data["y"].astype(int)
     if max_rows is not None and len(X) > max_rows:
         keep = np.sort(np.random.RandomState(0).choice(len(X), max_rows, replace=False))
