@@ -129,10 +129,12 @@ default="relu"
         when it keeps PCA's start), PCA's solution for
         the rows left for training is the start, and it counts as epoch 0: the
         best epoch replaces it only if it reconstructs the validation rows
-        better beyond chance (a one-sided Wilcoxon signed-rank test of the
-        per-row errors at the 1 % level). Otherwise the model is PCA's
-        solution for all the rows, so it is never worse than ``PCA`` by
-        chance of a small validation split.
+        better beyond chance: its mean error on them must be lower, by a
+        one-sided paired t-test of the per-row errors at the 1 % level (the
+        mean, as ``PCA`` and the mean squared error measure it, not the
+        typical row). Otherwise the model is PCA's solution for all the rows,
+        so it is never worse than ``PCA`` by chance of a small validation
+        split.
 
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping; used only when
