@@ -116,15 +116,26 @@ class _ArchitectureMixin:
             module = CodeActivation(module, "logistic" if self.sparsity == "kl" else "relu")
         return module
 
-    def _init_linear_path(self, module, n_components, principal_axes):
-        """Set ``module``'s linear path to PCA's solution, for ``init="pca"`` or ``"graph"``.
+    def _linear_path_module(self, module):
+        """The module whose linear path ``init`` sets to PCA's solution, or None.
 
-        Returns whether it did: only modules defining ``init_linear_path`` have
-        one (a sparse model's is that of the autoencoder inside it).
+        None for ``init="random"`` and for modules without ``init_linear_path``
+        (a compiled module's is that of the original, a sparse model's that
+        of the autoencoder inside it).
         """
         module = getattr(module, "_orig_mod", module)  # compiled
         module = getattr(module, "autoencoder", module)  # CodeActivation
         if self.init == "random" or not hasattr(module, "init_linear_path"):
+            return None
+        return module
+
+    def _init_linear_path(self, module, n_components, principal_axes):
+        """Set ``module``'s linear path to PCA's solution, for ``init="pca"`` or ``"graph"``.
+
+        Returns whether it did (see ``_linear_path_module``).
+        """
+        module = self._linear_path_module(module)
+        if module is None:
             return False
         components, mean, variances = principal_axes().components(n_components)
         kwargs = {}

@@ -337,6 +337,8 @@ class _BaseAutoencoder(
             )
 
         self._record_fit(net, n_components, device, units, resume=resume)
+        if self.verbose and self.improvement_over_start_ is not None:
+            print(self._start_report(net, resume=resume, graph_start=graph_start), flush=True)
         if self._models_observation_noise:
             self.noise_variance_ = noise_variance
         if not incremental:
@@ -423,6 +425,7 @@ class _BaseAutoencoder(
         self.n_components_ = n_components
         self.n_components_scores_ = None
         self.mean_, self.scale_, self._var, self.n_samples_seen_ = units
+        self.improvement_over_start_ = net.start_gain_
         history = net.history
         self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
         self.n_iter_ = len(self.loss_curve_)
@@ -435,6 +438,28 @@ class _BaseAutoencoder(
         else:
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_, default=None)
+
+    def _start_report(self, net, *, resume, graph_start):
+        """The line ``verbose`` prints on what training did to the start it was compared with."""
+        if resume:
+            start = "the previous model"
+        elif graph_start:
+            start = "the graph start"
+        elif self._linear_path_module(net.module_) is not None:
+            start = "PCA's start"
+        else:
+            start = "the initial weights"
+        if net.kept_start_:
+            pca = "; the model is PCA's solution for all the rows"
+            pca = pca if start == "PCA's start" else ""
+            return (
+                f"Kept {start}: no epoch lowered the mean validation error beyond chance"
+                f"{pca} (improvement_over_start_ = 0.0)."
+            )
+        return (
+            f"Training lowered the mean validation error by {100 * net.start_gain_:.1f} % "
+            f"from {start} (improvement_over_start_ = {net.start_gain_:.4f})."
+        )
 
     def _warn_on(self, status, incremental):
         """The warning of a training that ended with ``status`` (see ``train_epochs``)."""

@@ -300,7 +300,10 @@ class _AutoencoderNet(NeuralNet):
             validation epoch are restored whatever the reason, unless its
             validation rows are not reconstructed better than by the starting
             weights beyond chance (``_significant``): the starting weights are
-            then restored, and ``kept_start_`` is True.
+            then restored, and ``kept_start_`` is True. ``start_gain_`` is the
+            relative decrease of the mean validation error from the start to
+            the weights kept (0.0 when the start is kept); None when the start
+            was not compared (no validation rows, or ``restart=False``).
 
         Raises
         ------
@@ -334,12 +337,17 @@ class _AutoencoderNet(NeuralNet):
             del self._generator
             self._set_training(False)
         self.kept_start_ = start is not None and monitor.best_state_ is start
+        self.start_gain_ = 0.0 if self.kept_start_ else None
         if monitor.best_state_ is not None:
             self.module_.load_state_dict(monitor.best_state_)
             if start is not None and not self.kept_start_:
-                if not _significant(start_losses - self._validation_row_losses(X)):
+                losses = self._validation_row_losses(X)
+                if _significant(start_losses - losses):
+                    self.start_gain_ = 1.0 - float(losses.mean() / start_losses.mean())
+                else:
                     self.module_.load_state_dict(start)
                     self.kept_start_ = True
+                    self.start_gain_ = 0.0
         if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
             raise TrainingDivergedError(
                 f"The network's weights became non-finite: training diverged. {_DIVERGED_FIX}"

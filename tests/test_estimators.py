@@ -300,7 +300,7 @@ def test_verbose_prints_a_line_per_epoch(verbose, capsys, digits):
     X, _ = digits
     AutoencoderTransformer(max_iter=3, n_iter_no_change=10, verbose=verbose).fit(X)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 * verbose
+    assert len(lines) == 4 * verbose  # and the line on improvement_over_start_
     if verbose:
         assert lines[0].startswith("epoch    1  train_loss")
 
