@@ -34,6 +34,34 @@ from ._validation import InvalidParameterError
 _DEFAULT_VARIANCE = 0.95
 
 
+# The parameters that fix a fitted model: its architecture, and the units its
+# statistics are kept in. ``partial_fit`` and ``fit`` with ``warm_start``
+# continue that model, so none of them may differ from their value at fit.
+_FIXED_AT_FIT = (
+    "n_components",
+    "hidden_layer_sizes",
+    "activation",
+    "module",
+    "module_params",
+    "variational",
+    "image_shape",
+    "sparsity",
+    "standardize",
+)
+
+
+def _same_value(current, fitted):
+    """Whether a parameter's ``current`` value is its ``fitted`` one (a deep copy)."""
+    if isinstance(current, torch.nn.Module):  # an instance is deep-copied at fit
+        return type(current) is type(fitted)
+    if isinstance(current, (list, tuple, np.ndarray)):
+        return isinstance(fitted, (list, tuple, np.ndarray)) and np.array_equal(current, fitted)
+    try:
+        return bool(current == fitted) and type(current) is type(fitted)
+    except (TypeError, ValueError):
+        return False
+
+
 class _ArchitectureMixin:
     """The module and net of an estimator, built from its parameters."""
 
@@ -91,6 +119,27 @@ class _ArchitectureMixin:
                 f"n_samples={n_samples} and n_features={n_features}."
             )
         return self.n_components
+
+    def _check_fixed_params(self, method):
+        """Raise if a parameter that fixes the fitted model has changed since ``fit``.
+
+        ``method`` names the call that would continue the model, for the message.
+        """
+        fitted = self._params_at_fit
+        for name in _FIXED_AT_FIT:
+            if name not in fitted or _same_value(getattr(self, name), fitted[name]):
+                continue
+            before, now = fitted[name], getattr(self, name)
+            if name == "n_components" and before != self.n_components_:
+                before = f"{before!r} (n_components_={self.n_components_})"
+            else:
+                before = repr(before)
+            raise ValueError(
+                f"{name} has changed from {before} to {now!r} since the model was "
+                f"fitted, and {method} continues that model, whose {name} cannot "
+                f"change. Set {name} back to {fitted[name]!r}, or fit a new model "
+                "(fit with warm_start=False)."
+            )
 
     def _build_module(self, n_features, n_components, principal_axes=None):
         """Instantiate the module for training rows of ``n_features``.

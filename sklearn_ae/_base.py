@@ -12,6 +12,7 @@ build (module, PCA start, net) lives in ``_architecture.py``; inference in
 import contextlib
 import copy
 import functools
+import types
 import warnings
 
 import numpy as np
@@ -191,6 +192,21 @@ class _BaseAutoencoder(
         self.verbose = verbose
         self.compile = compile
 
+    def __init_subclass__(cls, **kwargs):
+        # A subclass that inherits ``__init__`` gets a copy named after it, so that
+        # a misspelled keyword raises "AutoencoderTransformer.__init__() got an
+        # unexpected keyword argument", naming the class the user called.
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in vars(cls):
+            init = cls.__init__
+            renamed = types.FunctionType(
+                init.__code__, init.__globals__, init.__name__, init.__defaults__, init.__closure__
+            )
+            renamed.__kwdefaults__ = init.__kwdefaults__
+            renamed.__doc__ = init.__doc__
+            renamed.__qualname__ = f"{cls.__qualname__}.__init__"
+            cls.__init__ = renamed
+
     def set_params(self, **params):
         """Set the parameters of this estimator.
 
@@ -299,6 +315,8 @@ class _BaseAutoencoder(
         # A memmap larger than one block is read by blocks, never copied whole; a
         # smaller one takes the in-memory path and fits exactly as an array would.
         streamed = isinstance(X, np.memmap) and X.nbytes > _CHUNK_BYTES
+        if resume:
+            self._check_fixed_params("partial_fit" if incremental else "fit with warm_start=True")
         X = self._validate_rows(X, reset=not resume)
         self._check_family(X)
         if not resume:
@@ -352,6 +370,7 @@ class _BaseAutoencoder(
         fitted_state = {k: v for k, v in vars(best).items() if k not in best.get_params()}
         fitted_state.pop("feature_names_in_", None)
         vars(self).update(fitted_state)
+        self._params_at_fit = copy.deepcopy(self.get_params(deep=False))  # not the clone's
         self.n_components_scores_ = scores
         self.retained_variance_ratio_ = scores[self.n_components_]
         return X
