@@ -487,7 +487,9 @@ class _BaseAutoencoder(
         elif status == "max_iter" and not incremental and self._warns_at_max_iter:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
+                "hasn't converged yet: more epochs would still lower the error. Raise "
+                "max_iter to train to convergence, or raise tol (or lower "
+                "n_iter_no_change) to stop sooner.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
