@@ -12,6 +12,13 @@ raw
     subsampled to 20 000 rows, seed 0). Prints each ratio ours / PCA, the
     worst ratio and the geometric mean, per tuning and confirming half.
 
+    Then the heavy-tailed group, at ``random_state`` 0-4 (the split's and the
+    model's seed): the ADBench files whose features have heavy tails
+    (``HEAVY_TAILED``, subsampled as above) and generated rows with
+    lognormal and with Pareto-tailed features (``heavy_tailed_data``). The
+    target is every ratio at most 1.00: the model is kept over PCA's start
+    only where it lowers the mean validation error.
+
 fractions
     ``n_components=f``: the size picked against ``PCA(f)``'s on the same raw X
     (anisotropic Gaussian data, every ADBench file present), and on
@@ -64,6 +71,38 @@ def raw_datasets(groups=("classical", "larger")):
                 yield name, adbench_half(name), data[0]
 
 
+# ADBench files with heavy-tailed features (the largest excess kurtosis of a
+# feature, subsampled rows: thyroid 264, shuttle 7110, http 201, smtp 170,
+# cover 6, donors 367; ALOI's 17 667 and campaign's 19 995 are left to the
+# group above, their 27 and 62 features make five seeds slow).
+HEAVY_TAILED = ("38_thyroid", "32_shuttle", "16_http", "34_smtp", "10_cover", "11_donors")
+
+
+def heavy_tailed_data(kind, seed, n_samples=4000, n_features=12):
+    """Rows of ``n_features`` near a 4-dimensional subspace with heavy-tailed features.
+
+    ``"lognormal"``: the exponential of a Gaussian low-rank signal plus noise
+    (each feature lognormal, log-standard deviation about 1). ``"pareto"``:
+    the Gaussian signal plus Pareto noise of shape 2 (infinite variance in
+    the population), so a few rows lie far out along single features.
+    """
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=(n_samples, 4)) @ rng.normal(size=(4, n_features)) / 2
+    if kind == "lognormal":
+        return np.exp(signal + 0.3 * rng.normal(size=signal.shape))
+    return signal + rng.pareto(2.0, size=signal.shape)
+
+
+def heavy_datasets():
+    """``(name, X)`` for the heavy-tailed files present and the generated sets."""
+    for name in HEAVY_TAILED:
+        data = load_adbench(name, max_rows=MAX_ROWS)
+        if data is not None:
+            yield name, data[0]
+    for kind in ("lognormal", "pareto"):
+        yield kind, None
+
+
 def kept_variance(model, X_test):
     residual = model.inverse_transform(model.transform(X_test)) - X_test
     return 1.0 - float((residual**2).sum() / ((X_test - X_test.mean(axis=0)) ** 2).sum())
@@ -74,6 +113,8 @@ def geometric_mean(values):
 
 
 def run_raw(args):
+    if args.heavy_only:
+        return run_heavy(args)
     print("raw units: held-out MSE ours / PCA (same raw X, defaults)")
     table = Table("data:24s, half:10s, shape:>12s, k=2:>7.3f, k=8:>7.3f", sep=" ")
     print(table.header())
@@ -98,6 +139,36 @@ def run_raw(args):
                 f"{label:10s} worst {max(values):.3f}  geometric mean {geometric_mean(values):.3f}"
                 f"  ({len(values)} ratios)"
             )
+    if not args.skip_heavy:
+        print()
+        run_heavy(args)
+
+
+def run_heavy(args):
+    seeds = range(5)
+    print(f"heavy-tailed raw units: held-out MSE ours / PCA (defaults, random_state {seeds})")
+    table = Table("data:12s, shape:>12s, k:>3d, ratios:<40s, worst:>7.3f", sep=" ")
+    print(table.header())
+    every = []
+    for name, X in heavy_datasets():
+        for k in (2, 8):
+            ratios = []
+            for seed in seeds:
+                data = heavy_tailed_data(name, seed) if X is None else X
+                if k >= data.shape[1]:
+                    break
+                X_train, X_test = train_test_split(data, test_size=0.5, random_state=seed)
+                pca = PCA(k).fit(X_train)
+                ours = AutoencoderTransformer(k, random_state=seed).fit(X_train)
+                ratios.append(held_out_mse(ours, X_test) / held_out_mse(pca, X_test))
+            if ratios:
+                every += ratios
+                cells = " ".join(f"{r:.3f}" for r in ratios)
+                print(table.row(name, str(data.shape), k, cells, max(ratios)), flush=True)
+    print(
+        f"heavy-tailed worst {max(every):.3f}  geometric mean {geometric_mean(every):.3f}"
+        f"  ({len(every)} ratios, target: worst <= 1.00)"
+    )
 
 
 def manifolds(seeds):
@@ -216,6 +287,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("protocols", nargs="*", choices=list(PROTOCOLS), default=list(PROTOCOLS))
     parser.add_argument("--seeds", type=int, default=10, help="manifold seeds (default 10)")
+    parser.add_argument(
+        "--skip-heavy", action="store_true", help="raw: leave out the heavy-tailed group"
+    )
+    parser.add_argument(
+        "--heavy-only", action="store_true", help="raw: only the heavy-tailed group"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore", category=UserWarning)
     for name in args.protocols or PROTOCOLS:

@@ -34,6 +34,34 @@ from ._validation import InvalidParameterError
 _DEFAULT_VARIANCE = 0.95
 
 
+# The parameters that fix a fitted model: its architecture, and the units its
+# statistics are kept in. ``partial_fit`` and ``fit`` with ``warm_start``
+# continue that model, so none of them may differ from their value at fit.
+_FIXED_AT_FIT = (
+    "n_components",
+    "hidden_layer_sizes",
+    "activation",
+    "module",
+    "module_params",
+    "variational",
+    "image_shape",
+    "sparsity",
+    "standardize",
+)
+
+
+def _same_value(current, fitted):
+    """Whether a parameter's ``current`` value is its ``fitted`` one (a deep copy)."""
+    if isinstance(current, torch.nn.Module):  # an instance is deep-copied at fit
+        return type(current) is type(fitted)
+    if isinstance(current, (list, tuple, np.ndarray)):
+        return isinstance(fitted, (list, tuple, np.ndarray)) and np.array_equal(current, fitted)
+    try:
+        return bool(current == fitted) and type(current) is type(fitted)
+    except (TypeError, ValueError):
+        return False
+
+
 class _ArchitectureMixin:
     """The module and net of an estimator, built from its parameters."""
 
@@ -92,6 +120,27 @@ class _ArchitectureMixin:
             )
         return self.n_components
 
+    def _check_fixed_params(self, method):
+        """Raise if a parameter that fixes the fitted model has changed since ``fit``.
+
+        ``method`` names the call that would continue the model, for the message.
+        """
+        fitted = self._params_at_fit
+        for name in _FIXED_AT_FIT:
+            if name not in fitted or _same_value(getattr(self, name), fitted[name]):
+                continue
+            before, now = fitted[name], getattr(self, name)
+            if name == "n_components" and before != self.n_components_:
+                before = f"{before!r} (n_components_={self.n_components_})"
+            else:
+                before = repr(before)
+            raise ValueError(
+                f"{name} has changed from {before} to {now!r} since the model was "
+                f"fitted, and {method} continues that model, whose {name} cannot "
+                f"change. Set {name} back to {fitted[name]!r}, or fit a new model "
+                "(fit with warm_start=False)."
+            )
+
     def _build_module(self, n_features, n_components, principal_axes=None):
         """Instantiate the module for training rows of ``n_features``.
 
@@ -116,15 +165,26 @@ class _ArchitectureMixin:
             module = CodeActivation(module, "logistic" if self.sparsity == "kl" else "relu")
         return module
 
-    def _init_linear_path(self, module, n_components, principal_axes):
-        """Set ``module``'s linear path to PCA's solution, for ``init="pca"`` or ``"graph"``.
+    def _linear_path_module(self, module):
+        """The module whose linear path ``init`` sets to PCA's solution, or None.
 
-        Returns whether it did: only modules defining ``init_linear_path`` have
-        one (a sparse model's is that of the autoencoder inside it).
+        None for ``init="random"`` and for modules without ``init_linear_path``
+        (a compiled module's is that of the original, a sparse model's that
+        of the autoencoder inside it).
         """
         module = getattr(module, "_orig_mod", module)  # compiled
         module = getattr(module, "autoencoder", module)  # CodeActivation
         if self.init == "random" or not hasattr(module, "init_linear_path"):
+            return None
+        return module
+
+    def _init_linear_path(self, module, n_components, principal_axes):
+        """Set ``module``'s linear path to PCA's solution, for ``init="pca"`` or ``"graph"``.
+
+        Returns whether it did (see ``_linear_path_module``).
+        """
+        module = self._linear_path_module(module)
+        if module is None:
             return False
         components, mean, variances = principal_axes().components(n_components)
         kwargs = {}

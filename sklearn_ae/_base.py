@@ -12,6 +12,7 @@ build (module, PCA start, net) lives in ``_architecture.py``; inference in
 import contextlib
 import copy
 import functools
+import types
 import warnings
 
 import numpy as np
@@ -191,6 +192,21 @@ class _BaseAutoencoder(
         self.verbose = verbose
         self.compile = compile
 
+    def __init_subclass__(cls, **kwargs):
+        # A subclass that inherits ``__init__`` gets a copy named after it, so that
+        # a misspelled keyword raises "AutoencoderTransformer.__init__() got an
+        # unexpected keyword argument", naming the class the user called.
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in vars(cls):
+            init = cls.__init__
+            renamed = types.FunctionType(
+                init.__code__, init.__globals__, init.__name__, init.__defaults__, init.__closure__
+            )
+            renamed.__kwdefaults__ = init.__kwdefaults__
+            renamed.__doc__ = init.__doc__
+            renamed.__qualname__ = f"{cls.__qualname__}.__init__"
+            cls.__init__ = renamed
+
     def set_params(self, **params):
         """Set the parameters of this estimator.
 
@@ -299,6 +315,8 @@ class _BaseAutoencoder(
         # A memmap larger than one block is read by blocks, never copied whole; a
         # smaller one takes the in-memory path and fits exactly as an array would.
         streamed = isinstance(X, np.memmap) and X.nbytes > _CHUNK_BYTES
+        if resume:
+            self._check_fixed_params("partial_fit" if incremental else "fit with warm_start=True")
         X = self._validate_rows(X, reset=not resume)
         self._check_family(X)
         if not resume:
@@ -337,6 +355,8 @@ class _BaseAutoencoder(
             )
 
         self._record_fit(net, n_components, device, units, resume=resume)
+        if self.verbose and self.improvement_over_start_ is not None:
+            print(self._start_report(net, resume=resume, graph_start=graph_start), flush=True)
         if self._models_observation_noise:
             self.noise_variance_ = noise_variance
         if not incremental:
@@ -350,6 +370,7 @@ class _BaseAutoencoder(
         fitted_state = {k: v for k, v in vars(best).items() if k not in best.get_params()}
         fitted_state.pop("feature_names_in_", None)
         vars(self).update(fitted_state)
+        self._params_at_fit = copy.deepcopy(self.get_params(deep=False))  # not the clone's
         self.n_components_scores_ = scores
         self.retained_variance_ratio_ = scores[self.n_components_]
         return X
@@ -423,6 +444,7 @@ class _BaseAutoencoder(
         self.n_components_ = n_components
         self.n_components_scores_ = None
         self.mean_, self.scale_, self._var, self.n_samples_seen_ = units
+        self.improvement_over_start_ = net.start_gain_
         history = net.history
         self.loss_curve_ = list(history[:, "train_loss"]) if len(history) else []
         self.n_iter_ = len(self.loss_curve_)
@@ -436,6 +458,28 @@ class _BaseAutoencoder(
             self.validation_scores_ = self.best_validation_score_ = None
             self.best_loss_ = min(self.loss_curve_, default=None)
 
+    def _start_report(self, net, *, resume, graph_start):
+        """The line ``verbose`` prints on what training did to the start it was compared with."""
+        if resume:
+            start = "the previous model"
+        elif graph_start:
+            start = "the graph start"
+        elif self._linear_path_module(net.module_) is not None:
+            start = "PCA's start"
+        else:
+            start = "the initial weights"
+        if net.kept_start_:
+            pca = "; the model is PCA's solution for all the rows"
+            pca = pca if start == "PCA's start" else ""
+            return (
+                f"Kept {start}: no epoch lowered the mean validation error beyond chance"
+                f"{pca} (improvement_over_start_ = 0.0)."
+            )
+        return (
+            f"Training lowered the mean validation error by {100 * net.start_gain_:.1f} % "
+            f"from {start} (improvement_over_start_ = {net.start_gain_:.4f})."
+        )
+
     def _warn_on(self, status, incremental):
         """The warning of a training that ended with ``status`` (see ``train_epochs``)."""
         if status == "interrupted":
@@ -443,7 +487,9 @@ class _BaseAutoencoder(
         elif status == "max_iter" and not incremental and self._warns_at_max_iter:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
+                "hasn't converged yet: more epochs would still lower the error. Raise "
+                "max_iter to train to convergence, or raise tol (or lower "
+                "n_iter_no_change) to stop sooner.",
                 ConvergenceWarning,
                 stacklevel=4,
             )

@@ -16,7 +16,7 @@ import time
 
 import numpy as np
 import torch
-from scipy.stats import wilcoxon
+from scipy.stats import ttest_1samp
 from skorch import NeuralNet
 from skorch.callbacks import Callback, ProgressBar
 
@@ -24,21 +24,27 @@ from ._data import _BatchIterator, _BlockIterator, _Blocks, _Rows, _split_indice
 from ._losses import _ReconstructionLoss, elementwise_loss, sparsity_penalty
 
 # Early stopping replaces the starting weights by those of a later epoch only
-# when the epoch reconstructs the validation rows better beyond chance: a
-# one-sided Wilcoxon signed-rank test of the per-row gains at this level. On a
-# few dozen validation rows a lower mean loss is often chance, and the start
-# (PCA's solution) is then kept. Ranks, not the mean, because per-row errors
-# are heavy-tailed: a few rows would make a clear gain on most rows look
-# insignificant to a t-test.
+# when the epoch lowers the mean reconstruction error of the validation rows
+# beyond chance: a one-sided paired t-test of the per-row gains at this level.
+# On a few dozen validation rows a lower mean loss is often chance, and the
+# start (PCA's solution) is then kept. The mean, not the typical row, because
+# the mean squared error is what PCA minimises and what the user measures: a
+# signed-rank test of the same gains (used before) let most rows improve a
+# little while a few heavy-tailed rows got much worse (raw e-mail spam
+# features at k=2: held-out error 1.04 to 1.26 times PCA's). A few large
+# losses lower the mean gain and widen its spread, so the t-test keeps the
+# start there.
 _SIGNIFICANCE_LEVEL = 0.01
 
 
 def _significant(gain):
-    """Whether per-row gains ``gain`` (a float64 tensor) are above zero, beyond chance."""
+    """Whether per-row gains ``gain`` (a float64 tensor) have a mean above zero, beyond chance."""
     gain = gain.cpu().numpy()
     if not np.any(gain != 0):
         return False
-    return bool(wilcoxon(gain, alternative="greater").pvalue < _SIGNIFICANCE_LEVEL)
+    if np.ptp(gain) == 0:  # the same gain on every row: no spread to test against
+        return bool(gain[0] > 0)
+    return bool(ttest_1samp(gain, 0.0, alternative="greater").pvalue < _SIGNIFICANCE_LEVEL)
 
 
 class _StopTraining(Exception):
@@ -294,7 +300,10 @@ class _AutoencoderNet(NeuralNet):
             validation epoch are restored whatever the reason, unless its
             validation rows are not reconstructed better than by the starting
             weights beyond chance (``_significant``): the starting weights are
-            then restored, and ``kept_start_`` is True.
+            then restored, and ``kept_start_`` is True. ``start_gain_`` is the
+            relative decrease of the mean validation error from the start to
+            the weights kept (0.0 when the start is kept); None when the start
+            was not compared (no validation rows, or ``restart=False``).
 
         Raises
         ------
@@ -328,12 +337,17 @@ class _AutoencoderNet(NeuralNet):
             del self._generator
             self._set_training(False)
         self.kept_start_ = start is not None and monitor.best_state_ is start
+        self.start_gain_ = 0.0 if self.kept_start_ else None
         if monitor.best_state_ is not None:
             self.module_.load_state_dict(monitor.best_state_)
             if start is not None and not self.kept_start_:
-                if not _significant(start_losses - self._validation_row_losses(X)):
+                losses = self._validation_row_losses(X)
+                if _significant(start_losses - losses):
+                    self.start_gain_ = 1.0 - float(losses.mean() / start_losses.mean())
+                else:
                     self.module_.load_state_dict(start)
                     self.kept_start_ = True
+                    self.start_gain_ = 0.0
         if not all(torch.isfinite(p).all() for p in self.module_.parameters()):
             raise TrainingDivergedError(
                 f"The network's weights became non-finite: training diverged. {_DIVERGED_FIX}"

@@ -129,10 +129,12 @@ default="relu"
         when it keeps PCA's start), PCA's solution for
         the rows left for training is the start, and it counts as epoch 0: the
         best epoch replaces it only if it reconstructs the validation rows
-        better beyond chance (a one-sided Wilcoxon signed-rank test of the
-        per-row errors at the 1 % level). Otherwise the model is PCA's
-        solution for all the rows, so it is never worse than ``PCA`` by
-        chance of a small validation split.
+        better beyond chance: its mean error on them must be lower, by a
+        one-sided paired t-test of the per-row errors at the 1 % level (the
+        mean, as ``PCA`` and the mean squared error measure it, not the
+        typical row). Otherwise the model is PCA's solution for all the rows,
+        so it is never worse than ``PCA`` by chance of a small validation
+        split. ``improvement_over_start_`` says which happened.
 
     validation_fraction : float, default=0.1
         Fraction of rows held out for early stopping; used only when
@@ -233,8 +235,9 @@ default="squared_error"
         system; the global torch and numpy random states are never used or changed.
 
     verbose : int, default=0
-        0 prints nothing, 1 prints a line per epoch (losses and time), 2 also
-        shows a progress bar.
+        0 prints nothing, 1 prints a line per epoch (losses and time) and,
+        with early stopping, a last line saying whether training improved on
+        its start (``improvement_over_start_``), 2 also shows a progress bar.
 
     compile : bool or dict, default=False
         Whether to train through ``torch.compile``. A dict compiles with those
@@ -301,6 +304,17 @@ n_components_ : int
     best_validation_score_ : float or None
         Best of ``validation_scores_``, whose weights were restored; None without
         early stopping.
+
+    improvement_over_start_ : float or None
+        Whether training improved on its start, and by how much: the relative
+        decrease of the mean reconstruction error of the validation rows from
+        the start (PCA's solution, the graph start of ``init="graph"``, or the
+        initial weights of ``init="random"``; the previous model for ``fit``
+        with ``warm_start``) to the model kept, ``1 - error_kept /
+        error_start``. 0.0 when no epoch lowered it beyond chance and the start
+        was kept (with PCA's start, the model is then PCA's solution for all
+        the rows). None without early stopping, whose validation rows make the
+        comparison, and after ``partial_fit``. ``verbose=1`` prints it.
 
     device_ : torch.device
         Device the model lives on."""

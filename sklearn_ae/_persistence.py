@@ -93,7 +93,7 @@ This might lead to breaking code or invalid results. Use at your own risk.
 
 # The format of the saved state; raise it with an upgrade step in _UPGRADES when
 # a fitted attribute is added that older models lack.
-_STATE_FORMAT = 2
+_STATE_FORMAT = 3
 
 
 def _add_noise_variance(state, estimator):
@@ -120,8 +120,14 @@ def _add_noise_variance(state, estimator):
     state["noise_variance_"] = variance
 
 
+def _add_improvement_over_start(state, estimator):
+    """Format 2 -> 3: models saved before ``improvement_over_start_`` get None (not known)."""
+    if "net_" in state:
+        state.setdefault("improvement_over_start_", None)
+
+
 # Step k upgrades a state of format k to format k + 1 (in place).
-_UPGRADES = {1: _add_noise_variance}
+_UPGRADES = {1: _add_noise_variance, 2: _add_improvement_over_start}
 
 
 def upgrade_state(state, estimator):

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+from contextlib import nullcontext
 
 import joblib
 import numpy as np
@@ -300,7 +301,7 @@ def test_verbose_prints_a_line_per_epoch(verbose, capsys, digits):
     X, _ = digits
     AutoencoderTransformer(max_iter=3, n_iter_no_change=10, verbose=verbose).fit(X)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 * verbose
+    assert len(lines) == 4 * verbose  # and the line on improvement_over_start_
     if verbose:
         assert lines[0].startswith("epoch    1  train_loss")
 
@@ -358,3 +359,46 @@ def test_module_params_and_set_params_shorthand():
     assert est.module_params == {"width": 3, "depth": 2}
     assert est.max_iter == 4
     assert clone(est).module_params == est.module_params
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+@pytest.mark.parametrize("method", ["partial_fit", "warm_start"])
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("n_components", 10, "n_components has changed from 2 to 10"),
+        ("hidden_layer_sizes", (8,), r"hidden_layer_sizes has changed from \(4,\) to \(8,\)"),
+        ("activation", "tanh", "activation has changed from 'relu' to 'tanh'"),
+        ("sparsity", "l1", "sparsity has changed from None to 'l1'"),
+        ("variational", True, "variational has changed from False to True"),
+        ("standardize", False, "standardize has changed from .* to False"),
+    ],
+)
+def test_continuing_a_model_after_changing_its_architecture_raises(
+    Estimator, method, name, value, message
+):
+    """As IncrementalPCA: the fitted model and get_params() never silently disagree."""
+    X = np.random.RandomState(0).normal(size=(40, 12))
+    est = Estimator(2, hidden_layer_sizes=(4,), max_iter=1, early_stopping=False, random_state=0)
+    with pytest.warns(UserWarning) if Estimator is AutoencoderTransformer else nullcontext():
+        est.fit(X)
+    est.set_params(**{name: value}, warm_start=method == "warm_start")
+    with pytest.raises(ValueError, match=message):
+        est.partial_fit(X) if method == "partial_fit" else est.fit(X)
+    assert est.n_iter_ == 1  # the fitted model is left as it was
+
+
+def test_an_unchanged_model_continues_and_a_fraction_keeps_its_size():
+    X = np.random.RandomState(0).normal(size=(60, 12))
+    est = AutoencoderTransformer(0.8, hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.warns(UserWarning):
+        est.fit(X)
+    est.partial_fit(X)  # n_components is still the fraction the size was chosen for
+    with pytest.raises(ValueError, match=r"from 0.8 \(n_components_=\d+\) to 0.9"):
+        est.set_params(n_components=0.9).partial_fit(X)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_a_misspelled_keyword_names_the_public_class(Estimator):
+    with pytest.raises(TypeError, match=rf"^{Estimator.__name__}\.__init__\(\) got an unexpected"):
+        Estimator(n_component=3)

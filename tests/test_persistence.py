@@ -273,3 +273,14 @@ def test_a_loaded_model_measures_and_decodes_with_its_own_loss(X, loss):
     loaded = pickle.loads(pickle.dumps(est))
     assert loaded.net_.criterion_.loss == loss
     _assert_same_outputs(est, loaded, X01)
+
+
+def test_models_saved_before_improvement_over_start_get_none(X):
+    est = AutoencoderTransformer(n_components=2, **FAST).fit(X)
+    state = est.__getstate__()
+    del state["improvement_over_start_"]
+    state["_format"] = 2
+    loaded = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    loaded.__setstate__(state)
+    assert loaded.improvement_over_start_ is None
+    _assert_same_outputs(est, loaded, X)

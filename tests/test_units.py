@@ -2,9 +2,11 @@
 
 import numpy as np
 import pytest
+import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits, make_swiss_roll
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
@@ -93,6 +95,37 @@ def test_no_gain_beyond_chance_keeps_pcas_solution_for_all_rows():
     assert_allclose(
         ae.inverse_transform(ae.transform(X)), pca.inverse_transform(pca.transform(X)), atol=1e-4
     )
+
+
+def test_keeping_a_trained_model_asks_whether_the_mean_error_is_lower():
+    """Most rows a little better and a few much worse: the mean is worse, so the start stays."""
+    from scipy.stats import wilcoxon
+
+    from sklearn_ae._net import _significant
+
+    rng = np.random.RandomState(0)
+    gain = np.abs(rng.normal(0.01, 0.005, size=200))
+    gain[:6] = -1.0  # a few heavy-tailed rows get much worse
+    assert gain.mean() < 0
+    assert wilcoxon(gain, alternative="greater").pvalue < 0.01  # the typical row improved
+    assert not _significant(torch.from_numpy(gain))
+    assert _significant(torch.from_numpy(np.abs(gain)))
+    assert not _significant(torch.zeros(10, dtype=torch.float64))
+    assert _significant(torch.full((10,), 0.5, dtype=torch.float64))
+
+
+def test_improvement_over_start_says_what_training_did(noisy_digits):
+    noisy_train, _, _ = noisy_digits
+    trained = AutoencoderTransformer(16, random_state=0).fit(noisy_train)
+    assert not trained.net_.kept_start_
+    assert 0 < trained.improvement_over_start_ < 1
+    X = np.random.RandomState(0).normal(size=(60, 5)) * [3.0, 2.0, 1.0, 1.0, 1.0]
+    kept = AutoencoderTransformer(2, random_state=0).fit(X)
+    assert kept.net_.kept_start_ and kept.improvement_over_start_ == 0.0
+    unchecked = AutoencoderTransformer(2, early_stopping=False, max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        assert unchecked.fit(X).improvement_over_start_ is None
+    assert kept.partial_fit(X).improvement_over_start_ is None
 
 
 def _kept_variance(model, X_test):

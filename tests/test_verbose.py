@@ -8,6 +8,12 @@ import pytest
 
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
 
+START_REPORT = re.compile(
+    r"^(Kept (PCA's start|the graph start|the initial weights|the previous model): no epoch "
+    r"lowered the mean validation error beyond chance.*\(improvement_over_start_ = 0\.0\)\.|"
+    r"Training lowered the mean validation error by \d+\.\d % from .*"
+    r"\(improvement_over_start_ = \d\.\d{4}\)\.)$"
+)
 EPOCH_LINE = re.compile(
     r"^epoch +(?P<epoch>\d+)  train_loss (?P<train>\d+\.\d{6})"
     r"(  valid_loss (?P<valid>\d+\.\d{6}))?  time \d+\.\d{3}s$"
@@ -46,6 +52,9 @@ def test_verbose_1_prints_one_line_per_epoch(early_stopping, X, capsys):
     ae = _fit(AutoencoderTransformer(verbose=1, early_stopping=early_stopping, **FAST), X)
     out, err = capsys.readouterr()
     assert err == ""  # no progress bar
+    if early_stopping:  # then a last line on what training did to its start
+        out, _, report = out.rstrip("\n").rpartition("\n")
+        assert "improvement_over_start_ = " in report
     lines = _epoch_lines(out)
     assert len(lines) == ae.n_iter_ == 3
     assert [int(m["epoch"]) for m in lines] == [1, 2, 3]
@@ -81,3 +90,20 @@ def test_partial_fit_numbers_epochs_on_and_follows_set_params(X, capsys):
     ae.partial_fit(X)
     lines = _epoch_lines(capsys.readouterr().out)
     assert [int(m["epoch"]) for m in lines] == [2, 3]
+
+
+def test_verbose_1_says_whether_training_improved_on_the_start(capsys):
+    """The last line reads ``improvement_over_start_``: kept PCA's start, or by how much."""
+    rng = np.random.RandomState(0)
+    noise = rng.normal(size=(60, 5)) * [3.0, 2.0, 1.0, 1.0, 1.0]  # nothing to learn
+    ae = _fit(AutoencoderTransformer(2, verbose=1, random_state=0), noise)
+    report = capsys.readouterr().out.splitlines()[-1]
+    assert START_REPORT.match(report), report
+    assert report.startswith("Kept PCA's start") and ae.improvement_over_start_ == 0.0
+    curve = np.linspace(-2, 2, 400)[:, None]
+    X = np.hstack([curve, curve**2, np.sin(3 * curve)]) + 0.01 * rng.normal(size=(400, 3))
+    ae = _fit(AutoencoderTransformer(1, verbose=1, init="pca", random_state=0), X)
+    report = capsys.readouterr().out.splitlines()[-1]
+    assert START_REPORT.match(report), report
+    assert ae.improvement_over_start_ > 0
+    assert f"by {100 * ae.improvement_over_start_:.1f} % from PCA's start" in report
