@@ -37,6 +37,7 @@ from ._losses import observation_noise, retained_variance
 from ._params import SHARED_CONSTRAINTS
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
+from ._threads import threads_for, work_threads
 from ._validation import (
     InvalidParameterError,
     _handle_zeros_in_scale,
@@ -341,10 +342,11 @@ class _BaseAutoencoder(
                 )
             net.validation_fraction = validation_fraction
             self._configure_net(net)
-            graph_start = not resume and self._graph_start(net, X_std, n_components, seed)
-            status = net.train_epochs(
-                X_std, epochs=1 if incremental else self.max_iter, restart=not incremental
-            )
+            with work_threads(threads_for(batch_size, net.module_)):
+                graph_start = not resume and self._graph_start(net, X_std, n_components, seed)
+                status = net.train_epochs(
+                    X_std, epochs=1 if incremental else self.max_iter, restart=not incremental
+                )
             if not resume and validation_fraction and net.kept_start_ and not graph_start:
                 # no epoch beat the start, PCA of the training split, beyond
                 # chance: the model is PCA's solution on all the rows instead

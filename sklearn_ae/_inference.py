@@ -14,6 +14,7 @@ import torch
 
 from ._data import issparse
 from ._losses import elementwise_loss, output_link, reconstruction
+from ._threads import threads_for, work_threads
 from ._validation import check_is_fitted
 
 
@@ -50,7 +51,8 @@ class _InferenceMixin:
             scale = torch.as_tensor(self.scale_, dtype=compute, device=device)
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         step = self._chunk_rows(max(X.shape[1], n_out))
-        with torch.inference_mode():
+        threads = threads_for(min(step, X.shape[0]), module)
+        with torch.inference_mode(), work_threads(threads):
             for start in range(0, X.shape[0], step):
                 rows = X[start : start + step]
                 rows = rows.toarray() if issparse(rows) else np.ascontiguousarray(rows)

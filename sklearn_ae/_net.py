@@ -12,6 +12,8 @@ net, its monitor callback and the rule that keeps the starting weights.
 
 import copy
 import math
+import signal
+import threading
 import time
 
 import numpy as np
@@ -73,6 +75,32 @@ def _fused_adam(device):
     except (RuntimeError, ValueError):
         return False
     return True
+
+
+def _import_compiler_modules():
+    """Import ``torch._dynamo`` now, holding Ctrl-C back until the import is done.
+
+    torch's optimizers import their compiler's modules (and sympy) when the
+    first one is made: about a second that a first fit would otherwise pay.
+    Ctrl-C in the middle of that import left sympy half imported, and every
+    later fit in the process failed. A Ctrl-C during the import is delivered
+    once it completes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        import torch._dynamo  # noqa: F401  (signals reach the main thread only)
+
+        return
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda *args: caught.append(args))
+    try:
+        import torch._dynamo  # noqa: F401
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught and callable(previous):
+        previous(*caught[0])
+
+
+_import_compiler_modules()
 
 
 class _Monitor(Callback):

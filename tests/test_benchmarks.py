@@ -72,6 +72,11 @@ def test_bench_threads_runs_the_grid_searches():
     assert "n_jobs=2 (joblib default)" in out
 
 
+def test_bench_contention_times_fits_idle_and_busy():
+    out = _run("benchmarks/bench_contention.py", "--quick")
+    assert "digits, k=8" in out and "ratio" in out
+
+
 def test_bench_persistence_round_trips():
     out = _run("-m", "benchmarks.bench_persistence")
     rows = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
