@@ -13,6 +13,7 @@ from ._inference import _overflow_error
 from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
 from ._pca import PrincipalAxes
+from ._scoring import LatentModel, fit_latent_model, moments, ppca_support
 from ._validation import Interval, StrOptions, _fit_context
 
 # Robust scaling reads its quantiles from at most this many rows, evenly spaced:
@@ -42,9 +43,9 @@ _HIDDEN_WIDTH = 64
 # Where offset_ lies between the last flagged training score and the next.
 _CUT_POSITION = 0.01
 
-# Floor of noise_variance_ (standardized units), for models that reconstruct
-# their training rows exactly (n_components_ == n_features_in_).
-_MIN_NOISE_VARIANCE = 1e-6
+# The share of the variance that sets the code size of the robust PCA which
+# picks the training rows, when n_components is None (the detector's default).
+_DEFAULT_VARIANCE_FRACTION = 0.95
 
 # Entries of the shared parameter documentation whose default or meaning
 # differ for the detector.
@@ -104,21 +105,34 @@ default="robust"
 class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     """Outlier detection by autoencoder reconstruction error, used like ``IsolationForest``.
 
-    The autoencoder learns to reconstruct the bulk of the training data. A row
-    is abnormal when it lies off the learned manifold (a large reconstruction
-    error) or far out on it (an unusual code). The default score accounts for
-    both, as probabilistic PCA does: the codes of the training rows are modelled
-    as a Gaussian and the residuals as isotropic Gaussian noise of variance
+    The autoencoder learns to reconstruct the bulk of the data. A row is
+    abnormal when it lies off the learned manifold (a large reconstruction
+    error), far out on it (an unusual code), or between the groups of codes
+    that the training rows form. The default score accounts for all three,
+    as probabilistic PCA does for the first two: the codes are modelled as a
+    Gaussian and the residuals as isotropic Gaussian noise of variance
     ``noise_variance_``, and ``score_samples`` is minus half the sum of the
-    code's squared Mahalanobis distance and the squared residual norm divided
-    by ``noise_variance_``. ``anomaly_score="reconstruction"`` scores by
-    reconstruction error alone.
+    code's term and the squared residual norm divided by ``noise_variance_``.
+    The code's term is the larger of its squared Mahalanobis distance and a
+    neighbour density on the same scale: ``2 * n_components_`` times the log
+    distance to its ``n_neighbors_``-th nearest training code, shifted to
+    match the distances at the median. ``anomaly_score="reconstruction"``
+    scores by reconstruction error alone.
 
-    The default model is chosen to carry over to data it was not tuned on
-    (the user guide gives the evidence): features are scaled robustly (median
-    and interquartile range), the network starts from PCA's solution for 95 %
-    of the variance and trains for a short budget of 5 epochs, before it
-    learns to reconstruct the outliers among its training rows.
+    The training rows hold the anomalies too, and a model fitted to all of
+    them learns them (masking). So both steps are robust, as the minimum
+    covariance determinant estimator is: before training, two concentration
+    steps refit probabilistic PCA on the half of the rows it fits best, and a
+    reweighting step gives back every row whose score is not an outlier (less
+    than 3 robust standard deviations above the median score); the network
+    trains on those rows only. The score's statistics are estimated the same
+    way from the network's codes and residuals (``support_``). The user
+    guide gives the evidence and where this fails.
+
+    The rest of the default model is chosen to carry over to data it was not
+    tuned on: features are scaled robustly (median and interquartile range),
+    and the network starts from PCA's solution for 95 % of the variance and
+    trains for a short budget of 5 epochs.
 
     Conventions follow ``IsolationForest``: ``score_samples`` is higher for
     normal rows, ``decision_function`` is ``score_samples - offset_`` (negative
@@ -149,6 +163,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         the prior divided by the number of features, the reconstruction term
         being evaluated at the posterior mean so that scores are deterministic.
 
+    support_fraction : float in (0, 1] or None, default=None
+        Share of the training rows that each concentration step of the robust
+        fits keeps (see above). None keeps half, the largest share of
+        anomalies a fit can withstand, followed by the reweighting step;
+        ``1.0`` fits on every row, as before robust fitting: for training
+        rows known to be clean, where robustness only costs precision.
+
     Attributes
     ----------
     {shared_attributes}
@@ -158,15 +179,38 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         ``score_samples(X) - offset_``.
 
     latent_mean_ : ndarray of shape (n_components_,)
-        Mean of the codes of the training rows.
+        Mean of the codes of the training rows in ``support_``.
 
     latent_precision_ : ndarray of shape (n_components_, n_components_)
-        Inverse covariance of the codes of the training rows.
+        Inverse covariance of the codes of the training rows in ``support_``.
 
     noise_variance_ : float
-        Mean squared residual of the training rows per discarded dimension
-        (the residual's dimensions less ``n_components_``), as in
-        probabilistic PCA.
+        Mean squared residual of the training rows in ``support_`` per
+        discarded dimension (the residual's dimensions less
+        ``n_components_``), as in probabilistic PCA.
+
+    support_ : ndarray of shape (n_samples,), dtype bool
+        The training rows of the last ``fit`` (or ``partial_fit`` chunk) that
+        the score's statistics were estimated on: those the robust fit did
+        not set aside.
+
+    latent_references_ : ndarray of shape (n_references, n_components_) or None
+        Codes of at most 2000 rows of ``support_``, evenly spaced: the
+        neighbours of the density term. None when most rows repeat one
+        another, where the term is left out.
+
+    n_neighbors_ : int
+        The neighbour whose distance measures the density: the square root of
+        the number of references, rounded up (the usual rate for a consistent
+        nearest-neighbour density estimate).
+
+    latent_log_radius_ : float
+        Median over ``support_`` of the log distance to the
+        ``n_neighbors_``-th reference, in the Mahalanobis metric.
+
+    latent_median_distance_ : float
+        Median over ``support_`` of the squared Mahalanobis distance: with
+        ``latent_log_radius_``, it puts the density on the distance's scale.
 
     residual_axes_ : ndarray of shape (n_residual_axes, n_features_in_) or None
         With fewer than 4 training rows per feature, the leading
@@ -208,6 +252,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         ],
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "anomaly_score": [StrOptions({"likelihood", "reconstruction", "elbo"})],
+        "support_fraction": [None, Interval(Real, 0, 1, closed="right")],
     }
 
     def __init__(
@@ -244,6 +289,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         compile=False,
         contamination="auto",
         anomaly_score="likelihood",
+        support_fraction=None,
     ):
         super().__init__(
             n_components,
@@ -278,6 +324,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         )
         self.contamination = contamination
         self.anomaly_score = anomaly_score
+        self.support_fraction = support_fraction
 
     _warns_at_max_iter = False
 
@@ -312,6 +359,38 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             )
         return median, scale**2, X.shape[0]
 
+    def _training_rows(self, X, units, device, batch_size, *, streamed):
+        """The rows the network learns from: those a robust probabilistic PCA keeps.
+
+        Rows of at most 4096 features held in memory (dense or sparse);
+        a streamed memmap is kept whole (see ``_scoring.ppca_support``).
+        """
+        if not streamed and X.shape[1] <= _MAX_RESIDUAL_AXES_WIDTH:
+            mean, scale, _, _ = units
+            rows = self._chunk_rows(X.shape[1])
+
+            def chunks():
+                for start in range(0, X.shape[0], rows):
+                    yield self._standardized(X[start : start + rows], mean, scale, np.float64)
+
+            support = ppca_support(
+                chunks, X.shape, self._start_components(chunks), self.support_fraction
+            )
+            if support is not None and not support.all():
+                X = X[support]
+        return super()._training_rows(X, units, device, batch_size, streamed=streamed)
+
+    def _start_components(self, chunks):
+        """The code size of the robust PCA that picks the training rows (``chunks``: its rows)."""
+        if isinstance(self.n_components, int) and not isinstance(self.n_components, bool):
+            return self.n_components
+        fraction = self.n_components or _DEFAULT_VARIANCE_FRACTION
+        variances = np.linalg.eigvalsh(moments(chunks, self.n_features_in_)[1])[::-1]
+        total = variances.sum()
+        if not total > 0:
+            return 1
+        return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
+
     def _codes_and_energy(self, X):
         """Codes and squared residual norms of validated rows, float64."""
         loss = self.net_.criterion_.loss
@@ -344,12 +423,25 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             return -self._map_rows(X, negative_elbo, 1, np.float64)[:, 0]
         return self._likelihood(*self._codes_and_energy(X))
 
+    def _latent_model(self):
+        """The fitted ``LatentModel``, from the fitted attributes."""
+        references = getattr(self, "latent_references_", None)  # absent before it existed
+        return LatentModel(
+            self.latent_mean_,
+            self.latent_precision_,
+            self.noise_variance_,
+            references,
+            *(
+                (self.n_neighbors_, self.latent_log_radius_, self.latent_median_distance_)
+                if references is not None
+                else ()
+            ),
+        )
+
     def _likelihood(self, codes, energy):
         """The ``"likelihood"`` score of rows with these codes and residual energies."""
-        centred = codes - self.latent_mean_
-        mahalanobis = np.einsum("ij,jk,ik->i", centred, self.latent_precision_, centred)
-        with np.errstate(over="ignore"):  # an overflow is reported just below
-            scores = -0.5 * (mahalanobis + energy / self.noise_variance_)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
+            scores = -0.5 * self._latent_model().terms(codes, energy)
         if not np.all(np.isfinite(scores)):
             raise _overflow_error("float64")
         return scores
@@ -385,13 +477,16 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
         self.residual_axes_ = self._residual_axes(X)
         codes, energy = self._codes_and_energy(X)
-        covariance = np.atleast_2d(np.cov(codes, rowvar=False)) if X.shape[0] > 1 else np.eye(1)
-        ridge = 1e-9 * max(np.trace(covariance), 1.0)
-        self.latent_mean_ = codes.mean(axis=0)
-        self.latent_precision_ = np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
         width = self.n_features_in_ if self.residual_axes_ is None else len(self.residual_axes_)
-        n_discarded = max(width - self.n_components_, 1)
-        self.noise_variance_ = max(float(energy.mean()) / n_discarded, _MIN_NOISE_VARIANCE)
+        model, self.support_ = fit_latent_model(
+            codes, energy, width - self.n_components_, self.support_fraction
+        )
+        self.latent_mean_, self.latent_precision_ = model.mean, model.precision
+        self.noise_variance_ = model.noise_variance
+        self.latent_references_ = model.references
+        self.n_neighbors_ = model.n_neighbors
+        self.latent_log_radius_ = model.log_radius
+        self.latent_median_distance_ = model.median_distance
         if self.anomaly_score == "likelihood":
             scores = self._likelihood(codes, energy)
         else:

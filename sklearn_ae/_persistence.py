@@ -93,7 +93,7 @@ This might lead to breaking code or invalid results. Use at your own risk.
 
 # The format of the saved state; raise it with an upgrade step in _UPGRADES when
 # a fitted attribute is added that older models lack.
-_STATE_FORMAT = 3
+_STATE_FORMAT = 4
 
 
 def _add_noise_variance(state, estimator):
@@ -126,8 +126,19 @@ def _add_improvement_over_start(state, estimator):
         state.setdefault("improvement_over_start_", None)
 
 
+def _add_latent_references(state, estimator):
+    """Format 3 -> 4: detectors saved before the neighbour density get none.
+
+    Their scores stay what they were: the codes' Mahalanobis distance alone
+    (``latent_references_`` None); ``support_`` is not known.
+    """
+    if "latent_mean_" in state:
+        state.setdefault("latent_references_", None)
+        state.setdefault("support_", None)
+
+
 # Step k upgrades a state of format k to format k + 1 (in place).
-_UPGRADES = {1: _add_noise_variance, 2: _add_improvement_over_start}
+_UPGRADES = {1: _add_noise_variance, 2: _add_improvement_over_start, 3: _add_latent_references}
 
 
 def upgrade_state(state, estimator):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ._losses import reconstruction
+from ._scoring import _whitening
 from ._validation import check_is_fitted
 
 #: The first torch whose ``torch.onnx.export`` takes ``dynamo=True``.
@@ -52,6 +53,15 @@ class _ExportedPart(nn.Module):
             self.noise_variance = float(estimator.noise_variance_)
             axes = getattr(estimator, "residual_axes_", None)
             self.register_buffer("residual_axes", None if axes is None else _float32(axes))
+            latent = estimator._latent_model()
+            self.neighbors = latent.references is not None
+            if self.neighbors:  # the neighbour density of ``_scoring.LatentModel``
+                whiten = _whitening(latent.precision)
+                self.register_buffer("whiten", _float32(whiten))
+                self.register_buffer("references", _float32(latent.references @ whiten))
+                self.n_neighbors = min(latent.n_neighbors, len(latent.references))
+                self.log_radius = latent.log_radius
+                self.median_distance = latent.median_distance
 
     def forward(self, x):
         if self.part == "decoder":
@@ -74,8 +84,15 @@ class _ExportedPart(nn.Module):
             residual = residual @ self.residual_axes.T
         energy = (residual**2).sum(dim=1)
         centred = codes - self.latent_mean
-        mahalanobis = ((centred @ self.latent_precision) * centred).sum(dim=1)
-        return -0.5 * (mahalanobis + energy / self.noise_variance)
+        code_term = ((centred @ self.latent_precision) * centred).sum(dim=1)
+        if self.neighbors:
+            queries = codes @ self.whiten
+            squared = ((queries[:, None, :] - self.references[None]) ** 2).sum(dim=2)
+            radius = torch.topk(squared, self.n_neighbors, dim=1, largest=False).values[:, -1]
+            log_radius = 0.5 * torch.log(radius)
+            density = 2 * codes.shape[1] * (log_radius - self.log_radius)
+            code_term = torch.maximum(code_term, density + self.median_distance)
+        return -0.5 * (code_term + energy / self.noise_variance)
 
 
 def to_onnx(estimator, part="encoder", *, path=None, opset_version=None):

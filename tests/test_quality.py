@@ -81,8 +81,10 @@ def test_held_out_cut_ranks_new_rows_and_keeps_its_rate(adbench):
     """Novelty detection on vowels: trained on inliers, new inliers and outliers scored.
 
     The network ranks new rows far better than IsolationForest (0.97 against
-    0.80 in the benchmark), but its training-row threshold flags about 15 % of
-    new inliers; the user guide's held-out cut brings that near 5 %.
+    0.80 in the benchmark). Trained on the rows a robust fit keeps, it no
+    longer learns its training rows' own noise: the training-row threshold
+    flags about 5 % of new inliers (15 % before), and the user guide's
+    held-out cut does too.
     """
     X, y = adbench("40_vowels")
     inliers, outliers = X[y == 0], X[y == 1]
@@ -103,5 +105,5 @@ def test_held_out_cut_ranks_new_rows_and_keeps_its_rate(adbench):
         detector = AutoencoderOutlierDetector(random_state=0).fit(X_fit)
         threshold = np.quantile(detector.score_samples(X_calibration), 0.05)
         held_out_cut.append(np.mean(detector.score_samples(new_inliers) < threshold))
-    assert np.mean(held_out_cut) < np.mean(training_cut)
-    assert 0.03 <= np.mean(held_out_cut) <= 0.09
+    assert 0.03 <= np.mean(training_cut) <= 0.08
+    assert 0.03 <= np.mean(held_out_cut) <= 0.08

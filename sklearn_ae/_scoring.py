@@ -1,0 +1,277 @@
+"""The detector's scoring model: robust probabilistic PCA over the codes and residuals.
+
+``AutoencoderOutlierDetector`` scores a row by how unlikely its code and its
+reconstruction residual are under a model of the training rows. This module
+holds that model and the robust estimates it is fitted with; it imports
+neither torch nor skorch.
+
+Masking. The training rows hold the anomalies too. A model fitted to every
+row learns them: a tight group of anomalies gets a principal axis, the codes'
+covariance stretches to cover it, and its rows then look typical. So both the
+network's training rows and the score's statistics are estimated robustly, as
+the minimum covariance determinant (MCD) estimator does for a Gaussian
+(Rousseeuw and Van Driessen, 1999): starting from every row, two
+*concentration steps* each refit the model on the half of the rows it fits
+best (a breakdown point of 50 %: no group of fewer than half the rows can
+pull the fit towards itself), and a *reweighting step* then gives back every
+row whose score is not an outlier by a robust rule on the scores themselves
+(below their median plus 3 robust standard deviations, 1.4826 times the
+median absolute deviation), which restores most of the efficiency lost by
+fitting on half the rows. ``robust_support`` is that procedure for any
+model; ``ppca_support`` applies it to probabilistic PCA of standardized rows
+before training, and ``fit_latent_model`` to the network's codes and residuals.
+
+Several modes. One Gaussian over the codes misses a row that lies between two
+clusters of inliers: it is close to the codes' mean. ``LatentModel`` adds a
+neighbour density: the distance from a code to its ``k``-th nearest code
+among (at most 2000 of) the support's codes, with ``k`` the square root of
+that count (the usual rate for a consistent k-nearest-neighbour density
+estimate, Loftsgaarden and Quesenberry, 1965), put on the scale of the
+Mahalanobis distance (``-2 log`` of a density in ``n_components``
+dimensions is ``2 n_components log r`` up to a constant, matched at the
+support's median). The code's term is the larger of the two: far from the
+mean, or far from any group of training codes.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+# Concentration steps of the robust fits, and the share of rows each keeps:
+# half, the most a fit can lose to outliers (MCD's maximal breakdown point).
+_C_STEPS = 2
+_SUPPORT_FRACTION = 0.5
+
+# The reweighting step keeps the rows whose score lies less than this many
+# robust standard deviations (1.4826 * MAD) above the median score.
+_REWEIGHT_ROBUST_Z = 3.0
+
+# The neighbour density reads at most this many support codes, evenly spaced:
+# distances from every scored row to all of them, chunk by chunk.
+_MAX_REFERENCE_ROWS = 2000
+
+# Numbers in one chunk's query x reference distance matrix (4 MiB of float64).
+_QUERY_CHUNK_SIZE = 2**19
+
+# Floor of the noise variance (standardized units), for models that
+# reconstruct their training rows exactly.
+_MIN_NOISE_VARIANCE = 1e-6
+
+
+def robust_support(terms_of, n_samples, support_fraction=None):
+    """Boolean mask of the rows a robust fit keeps (see the module's docstring).
+
+    Parameters
+    ----------
+    terms_of : callable
+        ``terms_of(support)`` fits the model on the rows where the boolean
+        mask ``support`` is True and returns every row's outlyingness (the
+        larger, the worse fitted) as an ndarray of shape (n_samples,).
+    n_samples : int
+        Number of rows.
+    support_fraction : float or None, default=None
+        Share of the rows each concentration step keeps; None: half. 1.0
+        keeps every row: no robust fit.
+
+    Returns
+    -------
+    support : ndarray of shape (n_samples,), dtype bool
+        The rows of the reweighted fit.
+    """
+    support = np.ones(n_samples, dtype=bool)
+    if support_fraction == 1:
+        return support
+    kept = max(int((support_fraction or _SUPPORT_FRACTION) * n_samples), 2)
+    for _ in range(_C_STEPS):
+        terms = terms_of(support)
+        support = np.zeros(n_samples, dtype=bool)
+        support[np.argsort(terms, kind="stable")[:kept]] = True
+    terms = terms_of(support)
+    median = np.median(terms)
+    spread = 1.4826 * np.median(np.abs(terms - median))
+    reweighted = terms <= median + _REWEIGHT_ROBUST_Z * spread
+    return reweighted if reweighted.sum() >= kept else support
+
+
+def _gaussian(codes, support):
+    """Mean and precision of the support's codes (a pseudo-inverse, lightly ridged)."""
+    rows = codes[support]
+    mean = rows.mean(axis=0)
+    if len(rows) > 1:
+        covariance = np.atleast_2d(np.cov(rows, rowvar=False))
+    else:
+        covariance = np.eye(codes.shape[1])
+    ridge = 1e-9 * max(np.trace(covariance), 1.0)
+    return mean, np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
+
+
+def mahalanobis(codes, mean, precision):
+    """Squared Mahalanobis distance of each code."""
+    centred = codes - mean
+    return np.einsum("ij,jk,ik->i", centred, precision, centred)
+
+
+def _noise_variance(energy, support, n_discarded):
+    """Mean squared residual of the support's rows per discarded dimension."""
+    return max(float(energy[support].mean()) / max(n_discarded, 1), _MIN_NOISE_VARIANCE)
+
+
+def moments(chunks, n_features, support=None):
+    """Mean and covariance of the rows of ``chunks()`` where ``support`` is True (all: None)."""
+    count, total, scatter, start = 0, np.zeros(n_features), np.zeros((n_features,) * 2), 0
+    for chunk in chunks():
+        rows = chunk if support is None else chunk[support[start : start + len(chunk)]]
+        count, total, start = count + len(rows), total + rows.sum(axis=0), start + len(chunk)
+        scatter += rows.T @ rows
+    mean = total / count
+    return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
+
+
+def ppca_support(chunks, shape, n_components, support_fraction=None):
+    """Rows that a robust probabilistic PCA keeps, or None.
+
+    The model of each concentration step is PCA of the support's rows with
+    ``n_components`` axes, its codes' Gaussian and its isotropic residual
+    noise; a row's outlyingness is the squared Mahalanobis distance of its
+    code plus its squared residual norm over the noise variance. None when
+    there are too few rows to fit it on half of them.
+
+    Parameters
+    ----------
+    chunks : callable
+        ``chunks()`` yields the standardized rows in order, as float64
+        ndarrays of a few rows each; called twice per step, so the rows are
+        never held whole.
+    shape : tuple of int
+        ``(n_samples, n_features)``.
+    n_components : int
+        Number of principal axes.
+    support_fraction : float or None, default=None
+        See ``robust_support``.
+
+    Returns
+    -------
+    support : ndarray of shape (n_samples,), dtype bool, or None
+    """
+    n_samples, n_features = shape
+    fraction = support_fraction or _SUPPORT_FRACTION
+    if fraction == 1 or n_samples * fraction <= n_components + 1 or n_components >= n_features:
+        return None
+
+    def terms(support):
+        mean, covariance = moments(chunks, n_features, support)
+        axes = np.linalg.eigh(covariance)[1][:, ::-1][:, :n_components]
+        codes, energy = [], []
+        for chunk in chunks():
+            centred = chunk - mean
+            code = centred @ axes
+            codes.append(code)
+            energy.append(
+                np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", code, code)
+            )
+        codes, energy = np.vstack(codes), np.maximum(np.concatenate(energy), 0.0)
+        code_mean, precision = _gaussian(codes, support)
+        noise = _noise_variance(energy, support, n_features - n_components)
+        return mahalanobis(codes, code_mean, precision) + energy / noise
+
+    return robust_support(terms, n_samples, support_fraction)
+
+
+class LatentModel(NamedTuple):
+    """Robust probabilistic PCA over codes and residual energies, with a neighbour density.
+
+    ``fit_latent_model`` fits one; the estimator keeps its fields as fitted
+    attributes and rebuilds it to score. ``references=None`` (models saved
+    before the neighbour density) scores by the Mahalanobis distance alone.
+
+    Attributes
+    ----------
+    mean, precision : ndarray
+        Mean and inverse covariance of the support's codes.
+    noise_variance : float
+        Mean squared residual of the support's rows per discarded dimension.
+    references : ndarray of shape (n_references, n_components) or None
+        Support codes for the neighbour density, evenly spaced.
+    n_neighbors : int
+        The neighbour whose distance measures the density.
+    log_radius, median_distance : float
+        The support's median log neighbour distance and median squared
+        Mahalanobis distance: they put the density on the distance's scale.
+    """
+
+    mean: np.ndarray
+    precision: np.ndarray
+    noise_variance: float
+    references: np.ndarray | None = None
+    n_neighbors: int = 1
+    log_radius: float = 0.0
+    median_distance: float = 0.0
+
+    def _log_radius(self, codes):
+        """Log Mahalanobis distance from each code to its ``n_neighbors``-th reference."""
+        whiten = _whitening(self.precision)
+        references = self.references @ whiten
+        squared_norms = np.einsum("ij,ij->i", references, references)
+        k = min(self.n_neighbors, len(references)) - 1
+        radius = np.empty(len(codes))
+        rows = max(1, _QUERY_CHUNK_SIZE // len(references))
+        for start in range(0, len(codes), rows):
+            queries = codes[start : start + rows] @ whiten
+            squared = (
+                np.einsum("ij,ij->i", queries, queries)[:, None]
+                - 2.0 * queries @ references.T
+                + squared_norms
+            )
+            radius[start : start + len(queries)] = np.partition(squared, k, axis=1)[:, k]
+        with np.errstate(divide="ignore"):  # a duplicate of k references: log 0
+            return 0.5 * np.log(np.maximum(radius, 0.0))
+
+    def code_term(self, codes):
+        """The code's outlyingness: the larger of its Mahalanobis and neighbour terms."""
+        distance = mahalanobis(codes, self.mean, self.precision)
+        if self.references is None:
+            return distance
+        density = 2 * codes.shape[1] * (self._log_radius(codes) - self.log_radius)
+        return np.maximum(distance, density + self.median_distance)
+
+    def terms(self, codes, energy):
+        """Each row's outlyingness: ``-2`` times its log-likelihood, up to a constant."""
+        return self.code_term(codes) + energy / self.noise_variance
+
+
+def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
+    """The robust ``LatentModel`` of training ``codes`` and squared residual norms ``energy``.
+
+    ``n_discarded`` is the residual's dimensions less the code's;
+    ``support_fraction`` as in ``robust_support``. Returns the model and its
+    support: the training rows its statistics were estimated on.
+    """
+
+    def terms(support):
+        mean, precision = _gaussian(codes, support)
+        noise = _noise_variance(energy, support, n_discarded)
+        return mahalanobis(codes, mean, precision) + energy / noise
+
+    support = robust_support(terms, len(codes), support_fraction)
+    mean, precision = _gaussian(codes, support)
+    model = LatentModel(mean, precision, _noise_variance(energy, support, n_discarded))
+    rows = np.flatnonzero(support)
+    if len(rows) > _MAX_REFERENCE_ROWS:
+        rows = rows[np.linspace(0, len(rows) - 1, _MAX_REFERENCE_ROWS).astype(np.intp)]
+    model = model._replace(
+        references=codes[rows], n_neighbors=max(1, int(np.ceil(np.sqrt(len(rows)))))
+    )
+    log_radius = float(np.median(model._log_radius(codes[support])))
+    if not np.isfinite(log_radius):  # most rows repeat: no density to measure
+        return model._replace(references=None), support
+    model = model._replace(
+        log_radius=log_radius,
+        median_distance=float(np.median(mahalanobis(codes[support], mean, precision))),
+    )
+    return model, support
+
+
+def _whitening(precision):
+    """A matrix ``W`` with ``W @ W.T == precision`` (symmetric square root)."""
+    values, vectors = np.linalg.eigh(precision)
+    return vectors * np.sqrt(np.clip(values, 0.0, None))

@@ -1,0 +1,90 @@
+"""The detector's robust model: anomalies among the training rows, inliers in several modes."""
+
+import numpy as np
+import pytest
+from sklearn.ensemble import IsolationForest
+from sklearn.metrics import roc_auc_score
+
+from sklearn_ae import AutoencoderOutlierDetector
+
+
+def _auc(detector, X, y):
+    return roc_auc_score(y, -detector.fit(X).score_samples(X))
+
+
+def _clustered_anomalies(seed, n_inliers=600, share=0.05):
+    """Inliers near a 3-dimensional plane in 10 features, and a tight group off it.
+
+    The group (``share`` of the inliers) sits 3 units off the plane: it is
+    within every feature's range, and a PCA of all rows gives it an axis.
+    """
+    rng = np.random.RandomState(seed)
+    mixing = rng.normal(size=(3, 10))
+    inliers = rng.normal(size=(n_inliers, 3)) @ mixing + 0.3 * rng.normal(size=(n_inliers, 10))
+    plane, _ = np.linalg.qr(mixing.T)
+    off = rng.normal(size=10)
+    off -= plane @ (plane.T @ off)
+    n_anomalies = int(share * n_inliers)
+    anomalies = 3.0 * off / np.linalg.norm(off) + 0.05 * rng.normal(size=(n_anomalies, 10))
+    X = np.vstack([inliers, anomalies])
+    return X, np.r_[np.zeros(n_inliers), np.ones(n_anomalies)]
+
+
+def test_clustered_anomalies_among_the_training_rows_are_not_learned():
+    """Masking: fit on all rows, anomalies included, and still rank them first.
+
+    Measured on seeds 0-2: 1.000 each with the robust fit, 1.000, 0.884 and
+    0.893 when every row trains the network and the score
+    (``support_fraction=1.0``), and 0.15-0.48 for IsolationForest.
+    """
+    robust, every_row = [], []
+    for seed in range(3):
+        X, y = _clustered_anomalies(seed)
+        detector = AutoencoderOutlierDetector(random_state=0)
+        robust.append(_auc(detector, X, y))
+        # the anomalies are left out of the score's statistics
+        assert not detector.support_[y == 1].any()
+        every_row.append(
+            _auc(AutoencoderOutlierDetector(random_state=0, support_fraction=1.0), X, y)
+        )
+    assert min(robust) > 0.98
+    assert np.mean(every_row) < np.mean(robust) - 0.03
+
+
+def test_rows_between_two_inlier_clusters_are_anomalies():
+    """One Gaussian over the codes puts the gap between two modes near its mean.
+
+    Measured: ROC-AUC 0.988 (IsolationForest 1.000; 0.53 for a single
+    Gaussian over the codes).
+    """
+    rng = np.random.RandomState(0)
+    X = np.vstack([0.3 * rng.randn(500, 2) + 2, 0.3 * rng.randn(500, 2) - 2])
+    inliers = np.vstack([0.3 * rng.randn(250, 2) + 2, 0.3 * rng.randn(250, 2) - 2])
+    between = rng.uniform(-1, 1, size=(100, 2))
+    X_new = np.vstack([inliers, between])
+    y_new = np.r_[np.zeros(len(inliers)), np.ones(len(between))]
+    detector = AutoencoderOutlierDetector(random_state=0).fit(X)
+    assert roc_auc_score(y_new, -detector.score_samples(X_new)) > 0.95
+
+
+@pytest.mark.parametrize("support_fraction", [None, 0.75, 1.0])
+def test_support_fraction_sets_the_rows_the_statistics_are_fitted_on(support_fraction):
+    X, _ = _clustered_anomalies(0)
+    detector = AutoencoderOutlierDetector(
+        random_state=0, max_iter=1, support_fraction=support_fraction
+    ).fit(X)
+    assert detector.support_.shape == (len(X),)
+    if support_fraction == 1.0:
+        assert detector.support_.all()
+    else:  # concentration steps keep at least this share, reweighting gives rows back
+        assert (support_fraction or 0.5) <= detector.support_.mean() < 1.0
+    codes = detector.transform(X[detector.support_])
+    assert np.allclose(detector.latent_mean_, codes.mean(axis=0), atol=1e-6)
+
+
+def test_isolation_forest_is_beaten_on_clustered_anomalies_within_the_range():
+    """A group inside every feature's range: trees cannot isolate it, the residual can."""
+    X, y = _clustered_anomalies(1)
+    assert _auc(AutoencoderOutlierDetector(random_state=0), X, y) > (
+        _auc(IsolationForest(random_state=0), X, y) + 0.3
+    )
