@@ -59,7 +59,7 @@ def test_skorch_stays_in_the_glue_and_the_data_layer_stays_below_it():
     graph = _imports()
     with_skorch = {name for name, (_, outer) in graph.items() if "skorch" in outer}
     assert with_skorch == {"sklearn_ae._net", "sklearn_ae._persistence"}
-    for leaf in ("_data", "_graph", "_losses", "_modules", "_pca"):
+    for leaf in ("_data", "_graph", "_losses", "_modules", "_pca", "_scoring"):
         inner, outer = graph[f"sklearn_ae.{leaf}"]
         assert "sklearn_ae._net" not in inner and "skorch" not in outer, leaf
 
