@@ -44,7 +44,7 @@ accuracy = {"PCA": [], "Autoencoder": []}
 for k in sizes:
     pca = make_pipeline(StandardScaler(), PCA(n_components=k), classifier())
     autoencoder = make_pipeline(
-        AutoencoderTransformer(n_components=k, max_iter=100, random_state=0), classifier()
+        AutoencoderTransformer(n_components=k, random_state=0), classifier()
     )
     for name, model in [("PCA", pca), ("Autoencoder", autoencoder)]:
         accuracy[name].append(model.fit(X_train, y_train).score(X_test, y_test))

@@ -24,12 +24,7 @@ from sklearn_ae.plotting import LatentSpaceDisplay, LossCurveDisplay
 
 X, y = load_digits(return_X_y=True)
 autoencoder = AutoencoderTransformer(
-    n_components=2,
-    hidden_layer_sizes=(128, 32),
-    max_iter=200,
-    early_stopping=True,
-    n_iter_no_change=20,
-    random_state=0,
+    n_components=2, hidden_layer_sizes=(128, 32), random_state=0
 ).fit(X)
 
 # %%

@@ -141,7 +141,7 @@ class _BaseAutoencoder(
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=200,
+        max_iter=500,
         early_stopping=True,
         validation_fraction=0.1,
         n_iter_no_change=10,

@@ -1,10 +1,12 @@
-"""The README's Python examples run as written and do what their comments say."""
+"""The README's Python examples run as written, quietly, and do what their comments say."""
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
+from sklearn.exceptions import ConvergenceWarning
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -14,8 +16,13 @@ def test_readme_examples_run_in_order(capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
     assert len(blocks) >= 2
     namespace = {}
-    for block in blocks:
-        exec(compile(block, str(README), "exec"), namespace)
+    with warnings.catch_warnings():
+        # default fits converge (a grid search of digits pipelines included): no
+        # ConvergenceWarning, and no UserWarning (the package's) either
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("error", UserWarning)
+        for block in blocks:
+            exec(compile(block, str(README), "exec"), namespace)
 
     printed = capsys.readouterr().out
     assert "PCA" in printed and "AutoencoderTransformer" in printed
