@@ -118,7 +118,17 @@ def large_net(args, repeats):
         "contender:<18, median s:>9.2f, min s:>7.2f, max s:>7.2f, ratio:>6.2f, load:>6.2f"
     )
     print(table.header(), " training passes of leaf modules by thread count (last repeat)")
-    times, results = alternate(contenders, repeats)
+    times = {name: [] for name in contenders}
+    for repeat in range(repeats):  # ``alternate`` a round at a time, to print as it goes
+        round_times, results = alternate(contenders, 1)
+        for name, seconds in round_times.items():
+            times[name] += seconds
+        print(
+            f"  repeat {repeat + 1}:",
+            ", ".join(f"{name} {seconds[0]:.2f} s" for name, seconds in round_times.items()),
+            f"(load {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
     for where in ("idle", "busy"):
         fixed = statistics.median(times[f"{where}, 2 threads"])
         for name in ("rule", "2 threads"):
@@ -126,7 +136,6 @@ def large_net(args, repeats):
             median = statistics.median(times[key])
             row = (median, min(times[key]), max(times[key]), median / fixed, os.getloadavg()[0])
             print(table.row(key, *row), "", results[key][1])
-    print("  per repeat (s):", {k: [round(t, 2) for t in v] for k, v in times.items()})
 
 
 def main(argv=None):
