@@ -69,13 +69,16 @@ def fit_large(X, epochs, fixed):
         )
         if not fixed:
             return est.fit(X)
-        before = torch.get_num_threads()
+        before, variable = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
         os.environ["OMP_NUM_THREADS"] = "2"  # an explicit choice, which the rule obeys
         torch.set_num_threads(2)
         try:
             return est.fit(X)
         finally:
-            del os.environ["OMP_NUM_THREADS"]
+            if variable is None:
+                del os.environ["OMP_NUM_THREADS"]
+            else:
+                os.environ["OMP_NUM_THREADS"] = variable
             torch.set_num_threads(before)
 
 
