@@ -128,7 +128,10 @@ def large_net(args, repeats):
             times[name] += seconds
         print(
             f"  repeat {repeat + 1}:",
-            ", ".join(f"{name} {seconds[0]:.2f} s" for name, seconds in round_times.items()),
+            ", ".join(
+                f"{name} {seconds[0]:.2f} s [{results[name][1]}]"
+                for name, seconds in round_times.items()
+            ),
             f"(load {os.getloadavg()[0]:.2f})",
             flush=True,
         )
