@@ -8,10 +8,21 @@ beside one Python process running ``while True: x += 1``, and prints the medians
 and their ratio. Run it with ``OMP_NUM_THREADS=2`` in the environment to
 compare with a fixed thread count, which the estimators obey.
 
+It then times the large default network of ``bench_speed.py`` (50 000 x 100
+float32 rows, ``batch_size=256``, 5 epochs, early stopping off, k=2) with the
+package's rule and with two threads fixed (``OMP_NUM_THREADS=2`` during the fit:
+the count before the rule), alternately in one process, idle and beside the
+busy process, with the thread counts the training steps ran on. Every table
+row gives the 1-minute load average when it was printed: on a shared machine
+"idle" means no busy process of this script's.
+
 Run ``python benchmarks/bench_contention.py`` (``--quick`` for a smoke run).
 """
 
 import argparse
+import collections
+import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -24,7 +35,7 @@ from sklearn.datasets import load_digits
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import Table, make_data, timed  # noqa: E402
+from _common import Table, alternate, make_data, timed  # noqa: E402
 
 from sklearn_ae import AutoencoderTransformer  # noqa: E402
 
@@ -38,6 +49,101 @@ def fit(X, k, max_iter):
         return AutoencoderTransformer(k, max_iter=max_iter, random_state=0).fit(X)
 
 
+@contextlib.contextmanager
+def busy_process():
+    """One other Python process running ``while True: x += 1`` during the block."""
+    busy = subprocess.Popen([sys.executable, "-c", BUSY])
+    try:
+        yield
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def fit_large(X, epochs, fixed):
+    """The large default network's fit; ``fixed``: with two threads, as before the rule."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = AutoencoderTransformer(
+            2, batch_size=256, max_iter=epochs, early_stopping=False, random_state=0
+        )
+        if not fixed:
+            return est.fit(X)
+        before, variable = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+        os.environ["OMP_NUM_THREADS"] = "2"  # an explicit choice, which the rule obeys
+        torch.set_num_threads(2)
+        try:
+            return est.fit(X)
+        finally:
+            if variable is None:
+                del os.environ["OMP_NUM_THREADS"]
+            else:
+                os.environ["OMP_NUM_THREADS"] = variable
+            torch.set_num_threads(before)
+
+
+class StepThreads:
+    """Counts of torch's thread count at the training forward passes (a global hook)."""
+
+    def __init__(self):
+        self.counts = collections.Counter()
+        torch.nn.modules.module.register_module_forward_pre_hook(self)
+
+    def __call__(self, module, args):
+        if module.training and not any(True for _ in module.children()):
+            self.counts[torch.get_num_threads()] += 1
+
+    def take(self):
+        counts, self.counts = dict(self.counts), collections.Counter()
+        return "/".join(f"{n}:{c}" for n, c in sorted(counts.items()))
+
+
+def large_net(args, repeats):
+    """The large default network: the rule against two fixed threads, idle and busy."""
+    rows = 2_000 if args.quick else 50_000
+    epochs = 1 if args.quick else 5
+    X = make_data(rows, 100)
+    steps = StepThreads()
+    contenders = {}
+    for where in ("idle", "busy"):
+        for name, fixed in (("rule", False), ("2 threads", True)):
+
+            def run(where=where, fixed=fixed):
+                with busy_process() if where == "busy" else contextlib.nullcontext():
+                    return fit_large(X, epochs, fixed), steps.take()
+
+            contenders[f"{where}, {name}"] = run
+    print(
+        f"\nlarge default network: {rows} x 100 float32, batch_size=256, {epochs} epochs, "
+        f"k=2; {repeats} alternated repeats"
+    )
+    table = Table(
+        "contender:<18, median s:>9.2f, min s:>7.2f, max s:>7.2f, ratio:>6.2f, load:>6.2f"
+    )
+    print(table.header(), " training passes of leaf modules by thread count (last repeat)")
+    times = {name: [] for name in contenders}
+    for repeat in range(repeats):  # ``alternate`` a round at a time, to print as it goes
+        round_times, results = alternate(contenders, 1)
+        for name, seconds in round_times.items():
+            times[name] += seconds
+        print(
+            f"  repeat {repeat + 1}:",
+            ", ".join(
+                f"{name} {seconds[0]:.2f} s [{results[name][1]}]"
+                for name, seconds in round_times.items()
+            ),
+            f"(load {os.getloadavg()[0]:.2f})",
+            flush=True,
+        )
+    for where in ("idle", "busy"):
+        fixed = statistics.median(times[f"{where}, 2 threads"])
+        for name in ("rule", "2 threads"):
+            key = f"{where}, {name}"
+            median = statistics.median(times[key])
+            row = (median, min(times[key]), max(times[key]), median / fixed, os.getloadavg()[0])
+            print(table.row(key, *row), "", results[key][1])
+
+
 def main(argv=None):
     """Parse the command line and run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,6 +151,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--rows", type=int, default=None, help="rows of the 100-feature file")
     parser.add_argument("--max-iter", type=int, default=200)
+    parser.add_argument("--large-repeats", type=int, default=None)
+    parser.add_argument("--skip-small", action="store_true", help="only the large network")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     rows = args.rows or (2_000 if args.quick else 20_000)
@@ -59,20 +167,18 @@ def main(argv=None):
         f"torch {torch.__version__}, {torch.get_num_threads()} threads outside fit; "
         f"max_iter={max_iter}, {repeats} repeats"
     )
-    table = Table("fit:<28, idle s:>8.2f, busy s:>8.2f, ratio:>7.2f")
+    print(f"load average at start: {os.getloadavg()}")
+    table = Table("fit:<28, idle s:>8.2f, busy s:>8.2f, ratio:>7.2f, load:>6.2f")
     print(table.header())
-    for name, (X, k) in cases.items():
+    for name, (X, k) in ({} if args.skip_small else cases).items():
         times = {"idle": [], "busy": []}
         for _ in range(repeats):
             times["idle"].append(timed(fit, X, k, max_iter)[0])
-            busy = subprocess.Popen([sys.executable, "-c", BUSY])
-            try:
+            with busy_process():
                 times["busy"].append(timed(fit, X, k, max_iter)[0])
-            finally:
-                busy.kill()
-                busy.wait()
         idle, loaded = (statistics.median(times[key]) for key in ("idle", "busy"))
-        print(table.row(name, idle, loaded, loaded / idle), flush=True)
+        print(table.row(name, idle, loaded, loaded / idle, os.getloadavg()[0]), flush=True)
+    large_net(args, args.large_repeats or repeats)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from ._losses import observation_noise, retained_variance
 from ._params import SHARED_CONSTRAINTS
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
-from ._threads import threads_for, work_threads
+from ._threads import adapt, threads_for, work_threads
 from ._validation import (
     InvalidParameterError,
     _handle_zeros_in_scale,
@@ -345,7 +345,10 @@ class _BaseAutoencoder(
             with work_threads(threads_for(batch_size, net.module_)):
                 graph_start = not resume and self._graph_start(net, X_std, n_components, seed)
                 status = net.train_epochs(
-                    X_std, epochs=1 if incremental else self.max_iter, restart=not incremental
+                    X_std,
+                    epochs=1 if incremental else self.max_iter,
+                    restart=not incremental,
+                    after_epoch=adapt,
                 )
             if not resume and validation_fraction and net.kept_start_ and not graph_start:
                 # no epoch beat the start, PCA of the training split, beyond

@@ -52,7 +52,7 @@ class _InferenceMixin:
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         step = self._chunk_rows(max(X.shape[1], n_out))
         threads = threads_for(min(step, X.shape[0]), module)
-        with torch.inference_mode(), work_threads(threads):
+        with torch.inference_mode(), work_threads(threads, wait=False):
             for start in range(0, X.shape[0], step):
                 rows = X[start : start + step]
                 rows = rows.toarray() if issparse(rows) else np.ascontiguousarray(rows)

@@ -273,6 +273,11 @@ class _AutoencoderNet(NeuralNet):
         # with the best plain reconstruction.
         return self._objective(batch, batch)
 
+    def on_epoch_end(self, net, **kwargs):
+        after_epoch = getattr(self, "_after_epoch", None)  # set by ``train_epochs``
+        if after_epoch is not None:
+            after_epoch()
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if iterator is None:
             return
@@ -315,11 +320,12 @@ class _AutoencoderNet(NeuralNet):
 
     # -- training ---------------------------------------------------------------
 
-    def train_epochs(self, X, epochs, *, restart=True):
+    def train_epochs(self, X, epochs, *, restart=True, after_epoch=None):
         """Train for up to ``epochs`` epochs on the rows of tensor ``X``.
 
         ``restart=False`` continues the previous call's bookkeeping of the best
         loss (``partial_fit``); otherwise the patience count starts anew.
+        ``after_epoch``, if given, is called with no argument after every epoch.
 
         Returns
         -------
@@ -352,6 +358,7 @@ class _AutoencoderNet(NeuralNet):
             start_losses = self._validation_row_losses(X)
         self._batch_callbacks = any(isinstance(cb, ProgressBar) for _, cb in self.callbacks_)
         self._generator = torch.Generator().manual_seed(self.seed + len(self.history))
+        self._after_epoch = after_epoch
         status = "max_iter"
         try:
             self.fit_loop(X, epochs=epochs)
@@ -362,7 +369,7 @@ class _AutoencoderNet(NeuralNet):
             if len(self.history) and "dur" not in self.history[-1]:
                 del self.history[-1]  # the epoch under way did not finish
         finally:
-            del self._generator
+            del self._generator, self._after_epoch
             self._set_training(False)
         self.kept_start_ = start is not None and monitor.best_state_ is start
         self.start_gain_ = 0.0 if self.kept_start_ else None

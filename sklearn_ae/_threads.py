@@ -1,15 +1,24 @@
-"""Torch's intra-op thread count, chosen from the size of the work and restored after it.
+"""Torch's intra-op thread count: from the size of the work and the free cores, restored after.
 
 On a machine doing other work, torch's thread pool spins and waits for cores
-that are busy: a small network then trains several times slower with two
-threads than with one. ``work_threads`` sets, for the duration of a fit or an
-inference, as many threads as the work needs (``_WORK_PER_THREAD``
-multiply-adds per step and thread, at least one, at most torch's default), and
-restores the previous count afterwards, also when the work raises.
+that are busy: a network then trains several times slower with two threads than
+with one. ``work_threads`` sets, for the duration of a fit or an inference, the
+smaller of two counts, and restores the previous count afterwards, also when
+the work raises:
+
+- what the work needs (``threads_for``): one thread per ``_WORK_PER_THREAD``
+  multiply-adds per step, at least one, at most torch's default;
+- the cores that are free (``free_cores``): the CPUs this process may run on
+  less those that other processes keep busy, measured from the CPUs' busy time
+  (``/proc/stat``) less this process's own CPU time over a short interval.
+
+A fit re-measures the free cores between epochs (``adapt``), so that it follows
+other work that starts or stops while it runs.
 
 The count is process-wide. Calls that overlap, from several Python threads,
-share it: while any is running the count is the largest any of them asked for,
-and the last to finish restores the count the first one found.
+share it: while any is running the count is the largest any of them asked for
+(bounded by the free cores), and the last to finish restores the count the first
+one found.
 
 An explicit choice is obeyed: nothing is changed when ``OMP_NUM_THREADS`` or
 ``MKL_NUM_THREADS`` is set (joblib's workers and ``inner_max_num_threads`` set
@@ -21,12 +30,19 @@ import collections
 import contextlib
 import os
 import threading
+import time
 
 import torch
 
 # Multiply-adds per training step (rows of a batch times the module's
-# parameters) that one thread handles: below it, one thread.
-_WORK_PER_THREAD = 2**24
+# parameters) that one thread handles: below twice it, one thread.
+_WORK_PER_THREAD = 2**23
+
+# The other processes' load is measured over at least _MIN_INTERVAL seconds
+# (the kernel counts CPU time in ticks of 10 ms); a measure whose interval
+# started more than _MAX_AGE seconds ago says little about now.
+_MIN_INTERVAL = 0.05
+_MAX_AGE = 1.0
 
 _DEFAULT = torch.get_num_threads()
 _LOCK = threading.Lock()
@@ -47,18 +63,125 @@ def threads_for(rows, module):
     return min(_DEFAULT, max(1, work // _WORK_PER_THREAD))
 
 
-@contextlib.contextmanager
-def work_threads(count):
-    """Run the block with torch's thread count at ``count``, unless a choice was made.
+# The free cores -------------------------------------------------------------
 
-    See the module's docstring for how overlapping calls share the count.
+
+def _cpus():
+    """The CPUs this process may run on."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+def _snapshot(cpus):
+    """``(wall s, this process's CPU s, busy s of the CPUs cpus or None)``.
+
+    The busy time of a CPU is all but its idle and I/O-wait time (time stolen
+    by a hypervisor counts as busy). None where ``/proc/stat`` cannot be read.
+    """
+    wall, own = time.monotonic(), sum(os.times()[:2])
+    wanted = {f"cpu{cpu}".encode() for cpu in cpus}
+    try:
+        busy = 0
+        with open("/proc/stat", "rb") as f:
+            for line in f:
+                if not line.startswith(b"cpu"):
+                    break
+                name, *ticks = line.split()
+                if name in wanted:
+                    ticks = [int(t) for t in ticks[:8]]
+                    busy += sum(ticks) - ticks[3] - ticks[4]
+        busy /= os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        busy = None
+    return wall, own, busy
+
+
+class _Load:
+    """CPUs that other processes keep busy, from two snapshots at least ``_MIN_INTERVAL`` apart."""
+
+    def __init__(self):
+        self.last = None  # the snapshot that starts the next interval
+        self.value = 0.0  # the last measure
+
+    def others(self, cpus, wait):
+        """The other processes' busy CPUs since the last measure.
+
+        Within ``_MIN_INTERVAL`` of it, the last measure. With ``wait``, when
+        there is no snapshot of the last ``_MAX_AGE`` seconds, one is taken and
+        the interval waited for; without, the measure then covers the longer
+        interval (no snapshot at all: 0, nothing known).
+        """
+        now = _snapshot(cpus)
+        if self.last is None or now[0] - self.last[0] > _MAX_AGE:
+            if not wait:
+                if self.last is None:
+                    self.last = now
+                    return 0.0
+            else:
+                self.last = now
+                time.sleep(_MIN_INTERVAL)
+                now = _snapshot(cpus)
+        elif now[0] - self.last[0] < _MIN_INTERVAL:
+            return self.value
+        (wall0, own0, busy0), (wall1, own1, busy1) = self.last, now
+        self.last = now
+        if busy0 is None or busy1 is None:
+            self.value = _load_average(own1 - own0, wall1 - wall0)
+        else:
+            self.value = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall1 - wall0)
+        return self.value
+
+
+def _load_average(own, wall):
+    """Without ``/proc/stat``: the 1-minute load average less this process's share, or 0."""
+    try:
+        return max(0.0, os.getloadavg()[0] - own / wall)
+    except (AttributeError, OSError):  # Windows
+        return 0.0
+
+
+_LOAD = _Load()
+
+
+def _others_busy(cpus, wait):
+    """CPUs among ``cpus`` kept busy by other processes (see ``_Load.others``)."""
+    return _LOAD.others(cpus, wait)
+
+
+def free_cores(wait=False):
+    """The CPUs this process may run on, less those other processes keep busy (rounded).
+
+    At least one. ``wait``: measure afresh if no measure is recent (``_Load.others``).
+    """
+    cpus = _cpus()
+    return max(1, len(cpus) - int(_others_busy(cpus, wait) + 0.5))
+
+
+# Setting the count ------------------------------------------------------------
+
+
+def _target(wait):
+    """The count for the calls under way: the largest asked for, at most the free cores."""
+    wanted = max(_ACTIVE)
+    return wanted if wanted == 1 else min(wanted, free_cores(wait))
+
+
+@contextlib.contextmanager
+def work_threads(count, *, wait=True):
+    """Run the block with torch's thread count at ``count``, or fewer, unless a choice was made.
+
+    Fewer when fewer cores are free (``free_cores``; ``wait`` as there, for a
+    fit: inference passes False rather than wait). See the module's docstring
+    for how overlapping calls share the count.
     """
     with _LOCK:
         if not _ACTIVE and not _explicit():
             _SAVED.append(torch.get_num_threads())
         _ACTIVE[count] += 1
         if _SAVED:
-            torch.set_num_threads(max(_ACTIVE))
+            torch.set_num_threads(_target(wait))
     try:
         yield
     finally:
@@ -67,4 +190,13 @@ def work_threads(count):
             if not _ACTIVE[count]:
                 del _ACTIVE[count]
             if _SAVED:
-                torch.set_num_threads(max(_ACTIVE) if _ACTIVE else _SAVED.pop())
+                torch.set_num_threads(_target(False) if _ACTIVE else _SAVED.pop())
+
+
+def adapt():
+    """Between epochs: follow the free cores, if the count is the package's to set."""
+    with _LOCK:
+        if _SAVED and _ACTIVE:
+            count = _target(False)
+            if count != torch.get_num_threads():
+                torch.set_num_threads(count)
