@@ -102,7 +102,17 @@ def _gaussian(codes, support):
     else:
         covariance = np.eye(codes.shape[1])
     ridge = 1e-9 * max(np.trace(covariance), 1.0)
-    return mean, np.linalg.pinv(covariance + ridge * np.eye(len(covariance)))
+    return mean, _symmetric_pinv(covariance + ridge * np.eye(len(covariance)))
+
+
+def _symmetric_pinv(matrix):
+    """``np.linalg.pinv`` of a symmetric matrix, by its eigendecomposition (a few times faster)."""
+    values, vectors = np.linalg.eigh(matrix)
+    cutoff = len(matrix) * np.finfo(np.float64).eps * np.abs(values).max(initial=0.0)
+    inverse = np.zeros_like(values)
+    large = np.abs(values) > cutoff
+    inverse[large] = 1.0 / values[large]
+    return (vectors * inverse) @ vectors.T
 
 
 def mahalanobis(codes, mean, precision):
@@ -125,6 +135,29 @@ def moments(chunks, n_features, support=None):
         scatter += rows.T @ rows
     mean = total / count
     return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
+
+
+def _principal_axes(chunks, n_features, support, n_components):
+    """The leading axes (as columns) and the mean of the rows of ``chunks()`` in ``support``.
+
+    Fewer rows than features (wide rows) are gathered and decomposed by an
+    SVD, which costs ``rows * features * rows``; otherwise the covariance
+    matrix is formed chunk by chunk and decomposed, ``features ** 3``.
+    """
+    if support.sum() < n_features:
+        start, rows = 0, []
+        for chunk in chunks():
+            rows.append(chunk[support[start : start + len(chunk)]])
+            start += len(chunk)
+        rows = np.vstack(rows)
+        mean = rows.mean(axis=0)
+        vectors = np.linalg.svd(rows - mean, full_matrices=False)[2]
+        axes = np.zeros((n_features, n_components))
+        kept = min(n_components, len(vectors))
+        axes[:, :kept] = vectors[:kept].T
+        return axes, mean
+    mean, covariance = moments(chunks, n_features, support)
+    return np.linalg.eigh(covariance)[1][:, ::-1][:, :n_components], mean
 
 
 def ppca_support(chunks, shape, n_components, support_fraction=None):
@@ -159,8 +192,7 @@ def ppca_support(chunks, shape, n_components, support_fraction=None):
         return None
 
     def terms(support):
-        mean, covariance = moments(chunks, n_features, support)
-        axes = np.linalg.eigh(covariance)[1][:, ::-1][:, :n_components]
+        axes, mean = _principal_axes(chunks, n_features, support, n_components)
         codes, energy = [], []
         for chunk in chunks():
             centred = chunk - mean
