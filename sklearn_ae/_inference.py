@@ -47,8 +47,9 @@ class _InferenceMixin:
         module.eval()
         device = self.net_.device
         if standardize:
-            mean = torch.as_tensor(self.mean_, dtype=compute, device=device)
-            scale = torch.as_tensor(self.scale_, dtype=compute, device=device)
+            # copies: a memory-mapped model's arrays are read-only
+            mean = torch.tensor(self.mean_, dtype=compute, device=device)
+            scale = torch.tensor(self.scale_, dtype=compute, device=device)
         out = np.empty((X.shape[0], n_out), dtype=out_dtype)
         step = self._chunk_rows(max(X.shape[1], n_out))
         threads = threads_for(min(step, X.shape[0]), module)
