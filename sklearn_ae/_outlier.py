@@ -13,7 +13,7 @@ from ._inference import _overflow_error
 from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
 from ._pca import PrincipalAxes
-from ._scoring import LatentModel, fit_latent_model, moments, ppca_support
+from ._scoring import LatentModel, fit_latent_model, n_components_for, ppca_support
 from ._validation import Interval, StrOptions, _fit_context
 
 # Robust scaling reads its quantiles from at most this many rows, evenly spaced:
@@ -373,23 +373,24 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 for start in range(0, X.shape[0], rows):
                     yield self._standardized(X[start : start + rows], mean, scale, np.float64)
 
-            support = ppca_support(
-                chunks, X.shape, self._start_components(chunks), self.support_fraction
-            )
+            n_components, fraction = self._start_components(chunks)
+            support = ppca_support(chunks, X.shape, n_components, self.support_fraction, fraction)
             if support is not None and not support.all():
                 X = X[support]
         return super()._training_rows(X, units, device, batch_size, streamed=streamed)
 
     def _start_components(self, chunks):
-        """The code size of the robust PCA that picks the training rows (``chunks``: its rows)."""
+        """The robust PCA's axes before any row is set aside, and its variance fraction.
+
+        A fixed ``n_components`` is used as it is (fraction None); otherwise
+        the axes are counted as the network counts them, first on every row
+        (``chunks``: the rows), then again on the rows kept (see
+        ``ppca_support``).
+        """
         if isinstance(self.n_components, int) and not isinstance(self.n_components, bool):
-            return self.n_components
+            return self.n_components, None
         fraction = self.n_components or _DEFAULT_VARIANCE_FRACTION
-        variances = np.linalg.eigvalsh(moments(chunks, self.n_features_in_)[1])[::-1]
-        total = variances.sum()
-        if not total > 0:
-            return 1
-        return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
+        return n_components_for(chunks, self.n_features_in_, fraction), fraction
 
     def _codes_and_energy(self, X):
         """Codes and squared residual norms of validated rows, float64."""

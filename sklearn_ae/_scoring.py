@@ -20,6 +20,10 @@ median absolute deviation), which restores most of the efficiency lost by
 fitting on half the rows. ``robust_support`` is that procedure for any
 model; ``ppca_support`` applies it to probabilistic PCA of standardized rows
 before training, and ``fit_latent_model`` to the network's codes and residuals.
+The number of principal axes is masked too: counted on every row, a group
+of anomalies away from the rest gets an axis of its own, so ``ppca_support``
+counts the axes again on the rows it kept and refits with fewer while fewer
+suffice.
 
 Several modes. One Gaussian over the codes misses a row that lies between two
 clusters of inliers: it is close to the codes' mean. ``LatentModel`` adds a
@@ -137,6 +141,34 @@ def moments(chunks, n_features, support=None):
     return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
 
 
+def n_components_for(chunks, n_features, fraction, support=None):
+    """Fewest principal axes that explain ``fraction`` of the variance of the rows in ``support``.
+
+    ``support=None`` reads every row of ``chunks()``. Fewer rows than
+    features are decomposed by an SVD, as in ``_principal_axes``.
+    """
+    if support is not None and support.sum() < n_features:
+        variances = np.linalg.svd(_support_rows(chunks, support)[0], compute_uv=False) ** 2
+    else:
+        variances = np.linalg.eigvalsh(moments(chunks, n_features, support)[1])[::-1]
+    variances = np.maximum(variances, 0.0)
+    total = variances.sum()
+    if not total > 0:
+        return 1
+    return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
+
+
+def _support_rows(chunks, support):
+    """The centred rows of ``chunks()`` in ``support``, and their mean."""
+    start, rows = 0, []
+    for chunk in chunks():
+        rows.append(chunk[support[start : start + len(chunk)]])
+        start += len(chunk)
+    rows = np.vstack(rows)
+    mean = rows.mean(axis=0)
+    return rows - mean, mean
+
+
 def _principal_axes(chunks, n_features, support, n_components):
     """The leading axes (as columns) and the mean of the rows of ``chunks()`` in ``support``.
 
@@ -145,13 +177,8 @@ def _principal_axes(chunks, n_features, support, n_components):
     matrix is formed chunk by chunk and decomposed, ``features ** 3``.
     """
     if support.sum() < n_features:
-        start, rows = 0, []
-        for chunk in chunks():
-            rows.append(chunk[support[start : start + len(chunk)]])
-            start += len(chunk)
-        rows = np.vstack(rows)
-        mean = rows.mean(axis=0)
-        vectors = np.linalg.svd(rows - mean, full_matrices=False)[2]
+        rows, mean = _support_rows(chunks, support)
+        vectors = np.linalg.svd(rows, full_matrices=False)[2]
         axes = np.zeros((n_features, n_components))
         kept = min(n_components, len(vectors))
         axes[:, :kept] = vectors[:kept].T
@@ -160,7 +187,7 @@ def _principal_axes(chunks, n_features, support, n_components):
     return np.linalg.eigh(covariance)[1][:, ::-1][:, :n_components], mean
 
 
-def ppca_support(chunks, shape, n_components, support_fraction=None):
+def ppca_support(chunks, shape, n_components, support_fraction=None, variance_fraction=None):
     """Rows that a robust probabilistic PCA keeps, or None.
 
     The model of each concentration step is PCA of the support's rows with
@@ -168,6 +195,14 @@ def ppca_support(chunks, shape, n_components, support_fraction=None):
     noise; a row's outlyingness is the squared Mahalanobis distance of its
     code plus its squared residual norm over the noise variance. None when
     there are too few rows to fit it on half of them.
+
+    With ``variance_fraction``, ``n_components`` is only where the number of
+    axes starts: it is then read again from the kept rows' own variance, and
+    the fit is repeated with fewer axes while they need fewer. Anomalies that
+    spread along a direction of their own (a tight group far from the rest)
+    give it a principal axis when the axes are counted on every row, and
+    that axis lets them fit; counted on the kept rows, it is gone. The count
+    never grows again (the first count bounds it), so the repetitions end.
 
     Parameters
     ----------
@@ -178,14 +213,30 @@ def ppca_support(chunks, shape, n_components, support_fraction=None):
     shape : tuple of int
         ``(n_samples, n_features)``.
     n_components : int
-        Number of principal axes.
+        Number of principal axes (with ``variance_fraction``: at most).
     support_fraction : float or None, default=None
         See ``robust_support``.
+    variance_fraction : float or None, default=None
+        Share of the kept rows' variance that the axes explain, as in
+        ``n_components_for``; None keeps ``n_components`` fixed.
 
     Returns
     -------
     support : ndarray of shape (n_samples,), dtype bool, or None
     """
+    n_features = shape[1]
+    while True:
+        support = _ppca_support(chunks, shape, n_components, support_fraction)
+        if support is None or variance_fraction is None:
+            return support
+        fewer = n_components_for(chunks, n_features, variance_fraction, support)
+        if fewer >= n_components:
+            return support
+        n_components = fewer
+
+
+def _ppca_support(chunks, shape, n_components, support_fraction):
+    """``ppca_support`` with a fixed number of axes."""
     n_samples, n_features = shape
     fraction = support_fraction or _SUPPORT_FRACTION
     if fraction == 1 or n_samples * fraction <= n_components + 1 or n_components >= n_features:
