@@ -144,47 +144,56 @@ def moments(chunks, n_features, support=None):
 def n_components_for(chunks, n_features, fraction, support=None):
     """Fewest principal axes that explain ``fraction`` of the variance of the rows in ``support``.
 
-    ``support=None`` reads every row of ``chunks()``. Fewer rows than
-    features are decomposed by an SVD, as in ``_principal_axes``.
+    ``support=None`` reads every row of ``chunks()``.
     """
-    if support is not None and support.sum() < n_features:
-        variances = np.linalg.svd(_support_rows(chunks, support)[0], compute_uv=False) ** 2
-    else:
-        variances = np.linalg.eigvalsh(moments(chunks, n_features, support)[1])[::-1]
-    variances = np.maximum(variances, 0.0)
+    if support is None:
+        support = np.ones(sum(len(chunk) for chunk in chunks()), dtype=bool)
+    variances = np.maximum(_spectrum(chunks, n_features, support, vectors=False)[0], 0.0)
     total = variances.sum()
     if not total > 0:
         return 1
     return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
 
 
-def _support_rows(chunks, support):
-    """The centred rows of ``chunks()`` in ``support``, and their mean."""
-    start, rows = 0, []
-    for chunk in chunks():
-        rows.append(chunk[support[start : start + len(chunk)]])
-        start += len(chunk)
-    rows = np.vstack(rows)
-    mean = rows.mean(axis=0)
-    return rows - mean, mean
+def _spectrum(chunks, n_features, support, vectors=True):
+    """Variances along the principal axes of the rows in ``support`` (descending), axes, mean.
+
+    Fewer rows than features (wide rows) are gathered and their Gram matrix
+    decomposed, which costs ``rows * rows * features``; otherwise the
+    covariance matrix is formed chunk by chunk and decomposed,
+    ``features ** 3``. Without ``vectors``, the axes and mean are None.
+    """
+    count = int(support.sum())
+    if count < n_features:
+        start, rows = 0, []
+        for chunk in chunks():
+            rows.append(chunk[support[start : start + len(chunk)]])
+            start += len(chunk)
+        rows = np.vstack(rows)
+        mean = rows.mean(axis=0)
+        rows -= mean
+        if not vectors:
+            return np.linalg.eigvalsh(rows @ rows.T)[::-1] / max(count - 1, 1), None, None
+        values, left = np.linalg.eigh(rows @ rows.T)
+        values, left = values[::-1], left[:, ::-1]
+        positive = values > values[0] * count * np.finfo(np.float64).eps
+        axes = np.zeros((n_features, len(values)))
+        axes[:, positive] = rows.T @ (left[:, positive] / np.sqrt(values[positive]))
+        return values / max(count - 1, 1), axes, mean
+    mean, covariance = moments(chunks, n_features, support)
+    if not vectors:
+        return np.linalg.eigvalsh(covariance)[::-1], None, None
+    values, axes = np.linalg.eigh(covariance)
+    return values[::-1], axes[:, ::-1], mean
 
 
 def _principal_axes(chunks, n_features, support, n_components):
-    """The leading axes (as columns) and the mean of the rows of ``chunks()`` in ``support``.
-
-    Fewer rows than features (wide rows) are gathered and decomposed by an
-    SVD, which costs ``rows * features * rows``; otherwise the covariance
-    matrix is formed chunk by chunk and decomposed, ``features ** 3``.
-    """
-    if support.sum() < n_features:
-        rows, mean = _support_rows(chunks, support)
-        vectors = np.linalg.svd(rows, full_matrices=False)[2]
-        axes = np.zeros((n_features, n_components))
-        kept = min(n_components, len(vectors))
-        axes[:, :kept] = vectors[:kept].T
-        return axes, mean
-    mean, covariance = moments(chunks, n_features, support)
-    return np.linalg.eigh(covariance)[1][:, ::-1][:, :n_components], mean
+    """The leading ``n_components`` axes (columns; zero past the rank) and the support's mean."""
+    _, axes, mean = _spectrum(chunks, n_features, support)
+    leading = np.zeros((n_features, n_components))
+    kept = min(n_components, axes.shape[1])
+    leading[:, :kept] = axes[:, :kept]
+    return leading, mean
 
 
 def ppca_support(chunks, shape, n_components, support_fraction=None, variance_fraction=None):
