@@ -16,7 +16,8 @@ busy process, with the thread counts the training steps ran on. Every table
 row gives the 1-minute load average when it was printed: on a shared machine
 "idle" means no busy process of this script's.
 
-Run ``python benchmarks/bench_contention.py`` (``--quick`` for a smoke run).
+Run ``python benchmarks/bench_contention.py`` (``--quick`` for a smoke run;
+``--skip-small`` or ``--skip-large`` for one part).
 """
 
 import argparse
@@ -153,6 +154,7 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=200)
     parser.add_argument("--large-repeats", type=int, default=None)
     parser.add_argument("--skip-small", action="store_true", help="only the large network")
+    parser.add_argument("--skip-large", action="store_true", help="only the small fits")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     rows = args.rows or (2_000 if args.quick else 20_000)
@@ -178,7 +180,8 @@ def main(argv=None):
                 times["busy"].append(timed(fit, X, k, max_iter)[0])
         idle, loaded = (statistics.median(times[key]) for key in ("idle", "busy"))
         print(table.row(name, idle, loaded, loaded / idle, os.getloadavg()[0]), flush=True)
-    large_net(args, args.large_repeats or repeats)
+    if not args.skip_large:
+        large_net(args, args.large_repeats or repeats)
 
 
 if __name__ == "__main__":
