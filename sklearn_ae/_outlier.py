@@ -44,7 +44,8 @@ _HIDDEN_WIDTH = 64
 _CUT_POSITION = 0.01
 
 # The share of the variance that sets the code size of the robust PCA which
-# picks the training rows, when n_components is None (the detector's default).
+# picks the training rows, when n_components is None (the detector's default):
+# read on every row, then again on the rows kept (see ppca_support).
 _DEFAULT_VARIANCE_FRACTION = 0.95
 
 # Entries of the shared parameter documentation whose default or meaning
@@ -125,7 +126,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     steps refit probabilistic PCA on the half of the rows it fits best, and a
     reweighting step gives back every row whose score is not an outlier (less
     than 3 robust standard deviations above the median score); the network
-    trains on those rows only. The score's statistics are estimated the same
+    trains on those rows only. The PCA's axes are counted on every row, then
+    again on the rows kept, and the fit repeated while fewer suffice. The score's statistics are estimated the same
     way from the network's codes and residuals (``support_``). The user
     guide gives the evidence and where this fails.
 
