@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# Measure this checkout's package, not a copy installed elsewhere.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 MIB = 2**20
 SEED = 0
 

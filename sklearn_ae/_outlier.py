@@ -127,9 +127,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     reweighting step gives back every row whose score is not an outlier (less
     than 3 robust standard deviations above the median score); the network
     trains on those rows only. The PCA's axes are counted on every row, then
-    again on the rows kept, and the fit repeated while fewer suffice. The score's statistics are estimated the same
-    way from the network's codes and residuals (``support_``). The user
-    guide gives the evidence and where this fails.
+    again on the rows kept, and the fit repeated while fewer suffice. The
+    score's statistics are estimated the same way from the network's codes
+    and residuals (``support_``). The user guide gives the evidence and where
+    this fails.
 
     The rest of the default model is chosen to carry over to data it was not
     tuned on: features are scaled robustly (median and interquartile range),
