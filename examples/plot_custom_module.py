@@ -97,7 +97,15 @@ best = pickle.loads(pickle.dumps(search.best_estimator_))
 print("restored module:", type(best.net_.module_).__name__)
 start = TanhAutoencoder(n_features=64, n_components=8, width=32)
 weights = start.encoder[0].weight.clone()
-model = AutoencoderTransformer(n_components=8, module=start, n_iter_no_change=3, random_state=0)
+# trained as in the search: the same step size and coarse stopping rule
+model = AutoencoderTransformer(
+    n_components=8,
+    module=start,
+    learning_rate_init=1e-2,
+    tol=1e-3,
+    n_iter_no_change=3,
+    random_state=0,
+)
 model.fit(X)
 print("instance left unchanged:", torch.equal(start.encoder[0].weight, weights))
 print("fitted copy trained:", not torch.equal(model.net_.module_.encoder[0].weight, weights))
