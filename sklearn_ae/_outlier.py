@@ -1,6 +1,7 @@
 """AutoencoderOutlierDetector: anomaly detection by reconstruction error."""
 
 import functools
+import math
 from numbers import Real
 
 import numpy as np
@@ -378,9 +379,20 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
             n_components, fraction = self._start_components(chunks)
             support = ppca_support(chunks, X.shape, n_components, self.support_fraction, fraction)
-            if support is not None and not support.all():
+            if support is not None and not support.all() and self._can_split(support.sum()):
                 X = X[support]
         return super()._training_rows(X, units, device, batch_size, streamed=streamed)
+
+    def _can_split(self, n_rows):
+        """Whether ``n_rows`` training rows leave both early-stopping splits non-empty.
+
+        A few rows set aside can empty one of them on tiny inputs: the
+        detector then trains on every row, as it does without a robust fit.
+        """
+        if not self.early_stopping:
+            return True
+        n_valid = math.ceil(self.validation_fraction * n_rows)
+        return 0 < n_valid < n_rows
 
     def _start_components(self, chunks):
         """The robust PCA's axes before any row is set aside, and its variance fraction.
