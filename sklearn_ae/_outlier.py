@@ -25,6 +25,9 @@ _ROBUST_MAX_ROWS = 100_000
 # The IQR of a normal distribution in standard deviations: dividing by it puts
 # robust scales in the units of a standard deviation.
 _NORMAL_IQR = 1.3489795003921634
+# A feature whose interquartile range is below this share of its standard
+# deviation counts as tied: most rows share one value up to noise.
+_TIE_RATIO = 3e-2
 
 # The 'auto' threshold: a training score more than this many robust standard
 # deviations (1.4826 * MAD) below the median score marks an outlier.
@@ -66,8 +69,12 @@ default="robust"
         by its interquartile range over 1.349 (a standard deviation for normal
         data), so that a few extreme rows, the anomalies themselves, neither
         set the units nor squeeze the bulk of a heavy-tailed feature into a
-        narrow band; a feature whose interquartile range is zero falls back
-        to its standard deviation, and a constant one to 1. The quantiles are
+        narrow band. A feature whose interquartile range is below 3 % of its
+        standard deviation falls back to that standard deviation, and a
+        constant one to 1: most of its rows share one value, up to noise
+        (rounding, a sensor's jitter), and the IQR would measure the noise,
+        so that the feature's ordinary other values stood thousands of
+        scales out and decided every score. The quantiles are
         read from at most 100 000 evenly spaced rows (``partial_fit``: from
         its first chunk). ``"global"`` centres each feature and divides all
         by one scale, as ``AutoencoderTransformer`` does by default, to
@@ -353,9 +360,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             q1, median, q3 = np.percentile(rows, [25, 50, 75], axis=0)
             std = functools.partial(np.std, axis=0)
         scale = (q3 - q1) / _NORMAL_IQR
-        tied = ~(scale > 0)  # most rows share one value: the IQR says nothing
-        if np.any(tied):
-            scale[tied] = std(rows[:, tied])
+        spread = std(rows)
+        # Most rows share one value, up to noise far below the feature's
+        # spread: the IQR would measure the noise, not the feature.
+        tied = ~(scale > _TIE_RATIO * spread)
+        scale[tied] = spread[tied]
         if not (np.all(np.isfinite(median)) and np.all(np.isfinite(scale))):
             raise ValueError(
                 "Feature statistics overflowed: X has values too large to scale "
