@@ -92,7 +92,7 @@ def _expected_fit_errors(X, params):
         errors.append((ValueError, "Input X contains"))
     if params["hidden_layer_sizes"] == (0,):
         errors.append((InvalidParameterError, "hidden_layer_sizes"))
-    if n_components > X.shape[1]:
+    if n_components > min(X.shape):  # as PCA: at most min(n_samples, n_features)
         errors.append((ValueError, "n_components"))
     if X.shape[1] == 1 and params["n_components"] != 1:
         errors.append((ValueError, "single feature"))
