@@ -45,21 +45,36 @@ from sklearn_ae import AutoencoderTransformer  # noqa: E402
 BUSY = "x = 0\nwhile True:\n    x += 1"
 
 
+@contextlib.contextmanager
+def fixed_threads(count):
+    """torch on ``count`` threads, an explicit choice the estimators obey; restored on exit.
+
+    ``OMP_NUM_THREADS`` is set too: a count equal to torch's at import would
+    otherwise read as torch's default, which the package's rule replaces.
+    """
+    before, variable = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(count)
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if variable is None:
+            del os.environ["OMP_NUM_THREADS"]
+        else:
+            os.environ["OMP_NUM_THREADS"] = variable
+        torch.set_num_threads(before)
+
+
 def fit(X, k, max_iter, threads=None):
     """A default fit (``max_iter`` aside) of ``X`` at code size ``k``.
 
-    ``threads``: torch's thread count during the fit, an explicit choice the
-    estimators obey (None: the package's rule).
+    ``threads``: torch's thread count during the fit (None: the package's rule).
     """
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return AutoencoderTransformer(k, max_iter=max_iter, random_state=0).fit(X)
-    finally:
-        torch.set_num_threads(before)
+    with contextlib.ExitStack() as stack, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if threads is not None:
+            stack.enter_context(fixed_threads(threads))
+        return AutoencoderTransformer(k, max_iter=max_iter, random_state=0).fit(X)
 
 
 @contextlib.contextmanager
@@ -82,17 +97,8 @@ def fit_large(X, epochs, fixed):
         )
         if not fixed:
             return est.fit(X)
-        before, variable = torch.get_num_threads(), os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = "2"  # an explicit choice, which the rule obeys
-        torch.set_num_threads(2)
-        try:
+        with fixed_threads(2):
             return est.fit(X)
-        finally:
-            if variable is None:
-                del os.environ["OMP_NUM_THREADS"]
-            else:
-                os.environ["OMP_NUM_THREADS"] = variable
-            torch.set_num_threads(before)
 
 
 class StepThreads:
