@@ -14,7 +14,7 @@ from ._inference import _overflow_error
 from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
 from ._pca import PrincipalAxes
-from ._scoring import LatentModel, fit_latent_model, n_components_for, ppca_support
+from ._scoring import LatentModel, StandardizedRows, fit_latent_model, ppca_support
 from ._validation import Interval, StrOptions, _fit_context
 
 # Robust scaling reads its quantiles from at most this many rows, evenly spaced:
@@ -381,14 +381,15 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         """
         if not streamed and X.shape[1] <= _MAX_RESIDUAL_AXES_WIDTH:
             mean, scale, _, _ = units
-            rows = self._chunk_rows(X.shape[1])
+            step = self._chunk_rows(X.shape[1])
 
             def chunks():
-                for start in range(0, X.shape[0], rows):
-                    yield self._standardized(X[start : start + rows], mean, scale, np.float64)
+                for start in range(0, X.shape[0], step):
+                    yield self._standardized(X[start : start + step], mean, scale, np.float64)
 
-            n_components, fraction = self._start_components(chunks)
-            support = ppca_support(chunks, X.shape, n_components, self.support_fraction, fraction)
+            rows = StandardizedRows(chunks, X.shape)
+            n_components, fraction = self._start_components(rows)
+            support = ppca_support(rows, n_components, self.support_fraction, fraction)
             if support is not None and not support.all() and self._can_split(support.sum()):
                 X = X[support]
         return super()._training_rows(X, units, device, batch_size, streamed=streamed)
@@ -404,18 +405,18 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         n_valid = math.ceil(self.validation_fraction * n_rows)
         return 0 < n_valid < n_rows
 
-    def _start_components(self, chunks):
+    def _start_components(self, rows):
         """The robust PCA's axes before any row is set aside, and its variance fraction.
 
         A fixed ``n_components`` is used as it is (fraction None); otherwise
         the axes are counted as the network counts them, first on every row
-        (``chunks``: the rows), then again on the rows kept (see
+        (``rows``: a ``StandardizedRows``), then again on the rows kept (see
         ``ppca_support``).
         """
         if isinstance(self.n_components, int) and not isinstance(self.n_components, bool):
             return self.n_components, None
         fraction = self.n_components or _DEFAULT_VARIANCE_FRACTION
-        return n_components_for(chunks, self.n_features_in_, fraction), fraction
+        return rows.n_components_for(fraction), fraction
 
     def _codes_and_energy(self, X):
         """Codes and squared residual norms of validated rows, float64."""
@@ -466,11 +467,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
     def _likelihood(self, codes, energy):
         """The ``"likelihood"`` score of rows with these codes and residual energies."""
-        with np.errstate(over="ignore", invalid="ignore"):  # reported just below
-            scores = -0.5 * self._latent_model().terms(codes, energy)
-        if not np.all(np.isfinite(scores)):
-            raise _overflow_error("float64")
-        return scores
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
+            return _finite(-0.5 * self._latent_model().terms(codes, energy))
 
     def _check_family(self, X):
         super()._check_family(X)
@@ -504,9 +502,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.residual_axes_ = self._residual_axes(X)
         codes, energy = self._codes_and_energy(X)
         width = self.n_features_in_ if self.residual_axes_ is None else len(self.residual_axes_)
-        model, self.support_ = fit_latent_model(
-            codes, energy, width - self.n_components_, self.support_fraction
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
+            model, self.support_, terms = fit_latent_model(
+                codes, energy, width - self.n_components_, self.support_fraction
+            )
         self.latent_mean_, self.latent_precision_ = model.mean, model.precision
         self.noise_variance_ = model.noise_variance
         self.latent_references_ = model.references
@@ -514,7 +513,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.latent_log_radius_ = model.log_radius
         self.latent_median_distance_ = model.median_distance
         if self.anomaly_score == "likelihood":
-            scores = self._likelihood(codes, energy)
+            scores = _finite(-0.5 * terms)
         else:
             scores = self._scores(X)
         if self.contamination == "auto":
@@ -656,6 +655,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         labels = np.ones(len(decision), dtype=int)
         labels[decision < 0] = -1
         return labels
+
+
+def _finite(scores):
+    """``scores``, or the overflow error where one is not finite."""
+    if not np.all(np.isfinite(scores)):
+        raise _overflow_error("float64")
+    return scores
 
 
 def _share_cut(scores, share):

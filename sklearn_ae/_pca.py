@@ -5,7 +5,9 @@ The built-in modules start from PCA's solution (``init="pca"``) and
 only the rows' mean and covariance, which one pass over chunks of rows gives,
 on the device the rows are on and in torch's own thread pool: no copy of the
 data, bounded memory on a memmap read by blocks, and no second pool of BLAS
-threads competing with training for the cores.
+threads competing with training for the cores. Fewer rows than features
+(embeddings of a few hundred images or texts) take less memory than their
+covariance: they are held, and the axes read from their Gram matrix.
 
 The covariance matrix holds ``n_features ** 2`` numbers: 3.2 GB of float64 at
 20 000 features. Beyond ``_MAX_COVARIANCE_BYTES`` (2048 features) only the
@@ -56,6 +58,9 @@ class PrincipalAxes:
     misplace them enough that a model starting from them reconstructs
     held-out rows measurably worse than ``PCA``. The axes are the eigenvectors of the
     covariance matrix, signed as scikit-learn's ``PCA`` signs its components.
+    Fewer rows than features are held whole instead (fewer numbers than their
+    covariance) and the axes computed from the eigenvectors of their Gram
+    matrix, at ``n_samples ** 3`` rather than ``n_features ** 3``.
 
     Wider rows never form the covariance matrix: ``components(k)`` computes the
     leading ``k`` axes by randomized subspace iteration (Halko, Martinsson and
@@ -91,11 +96,13 @@ class PrincipalAxes:
         Mean of the rows, float64.
     variances : ndarray of shape (n_axes,)
         Variance along each computed axis (``PCA``'s ``explained_variance_``),
-        in decreasing order, float64. All ``n_features`` axes for narrow rows;
-        on wide rows, those computed so far.
+        in decreasing order, float64. For narrow rows, all ``n_features``
+        axes, or ``n_samples`` for fewer rows than features (zero axes past
+        the rank); on wide rows, those computed so far.
     axes : ndarray of shape (n_axes, n_features)
         The computed principal axes as orthonormal rows (``PCA``'s
-        ``components_``), float64.
+        ``components_``), float64: all for narrow rows, except with fewer rows
+        than features, where like wide rows those computed so far.
     total_variance : float
         Sum of the variances along all the axes (the covariance's trace).
     truncated : bool
@@ -107,6 +114,7 @@ class PrincipalAxes:
     def __init__(self, chunks, *, moments=None, gram=None):
         self._chunks = chunks if callable(chunks) else lambda: chunks
         self._gram_of = gram
+        self._basis = None
         first = None
         if moments is None:
             iterator = iter(self._chunks())
@@ -134,8 +142,20 @@ class PrincipalAxes:
     # -- narrow rows: the covariance matrix ------------------------------------
 
     def _covariance(self, first, rest):
+        # Fewer rows than features: the rows take less memory than their
+        # covariance matrix, and the eigenvectors of their Gram matrix give
+        # the same axes at rows ** 3 instead of features ** 3.
+        n_features, held, count = first.shape[1], [], 0
+        chunks = itertools.chain([first], rest)
+        for x in chunks:
+            held.append(x)
+            count += len(x)
+            if count >= n_features:
+                break
+        else:
+            return self._from_gram(torch.cat(held).double())
         n, mean, scatter = 0, None, None
-        for x in itertools.chain([first], rest):  # one chunk held at a time
+        for x in itertools.chain(held, chunks):  # one chunk held at a time
             # in float64, each chunk centred on its own mean, then merged
             x = x.double()
             chunk_mean = x.mean(dim=0)
@@ -152,9 +172,34 @@ class PrincipalAxes:
         if not torch.isfinite(scatter).all():
             raise ValueError(_OVERFLOW)
         variances, axes = torch.linalg.eigh(scatter / max(n - 1, 1))
-        variances, axes = variances.flip(0).clamp(min=0), axes.flip(1).T
+        self._set(n, mean, variances.flip(0), axes.flip(1).T)
+
+    def _from_gram(self, x):
+        """Fewer rows than features: the variances from the eigenvalues of their Gram matrix.
+
+        An axis is the centred rows times an eigenvector over the square
+        root of its eigenvalue; ``_compute`` forms the leading ones when
+        they are asked for. Null directions (past the rank, at most
+        ``n - 1``) are left zero.
+        """
+        n, mean = len(x), x.mean(dim=0)
+        centred = x - mean
+        gram = centred @ centred.T
+        if not torch.isfinite(gram).all():
+            raise ValueError(_OVERFLOW)
+        values, vectors = torch.linalg.eigh(gram)
+        values, vectors = values.flip(0), vectors.flip(1)
+        positive = values > values[0] * n * torch.finfo(torch.float64).eps
+        vectors = torch.where(positive, vectors, 0.0) / torch.where(positive, values, 1.0).sqrt()
+        self._basis = centred, vectors
+        self._set(n, mean, values / max(n - 1, 1), torch.zeros((0, x.shape[1])))
+
+    def _set(self, n, mean, variances, axes):
+        """Store the moments and axes (descending variances) computed in torch."""
         self.n_samples = n
-        self.mean, self.variances, self.axes = (t.cpu().numpy() for t in (mean, variances, axes))
+        self.mean, self.variances, self.axes = (
+            t.cpu().numpy() for t in (mean, variances.clamp(min=0), axes)
+        )
         self.axes = _signed(self.axes)
         self.total_variance = float(self.variances.sum())
 
@@ -197,7 +242,11 @@ class PrincipalAxes:
         return max(1, _MAX_COVARIANCE_BYTES // (8 * len(self.mean)))
 
     def _compute(self, n_axes):
-        """Compute the leading ``n_axes`` axes and their variances (wide rows)."""
+        """Compute the leading ``n_axes`` axes (and, on wide rows, their variances)."""
+        if self._basis is not None:  # fewer rows than features (see _from_gram)
+            centred, vectors = self._basis
+            self.axes = _signed((centred.T @ vectors[:, :n_axes]).T.cpu().numpy())
+            return
         n_features = len(self.mean)
         size = min(n_axes + _OVERSAMPLES, n_features)
         # scikit-learn's randomized_svd: more power iterations for few axes

@@ -131,73 +131,152 @@ def _noise_variance(energy, support, n_discarded):
     return max(float(energy[support].mean()) / max(n_discarded, 1), _MIN_NOISE_VARIANCE)
 
 
-def moments(chunks, n_features, support=None):
-    """Mean and covariance of the rows of ``chunks()`` where ``support`` is True (all: None)."""
-    count, total, scatter, start = 0, np.zeros(n_features), np.zeros((n_features,) * 2), 0
-    for chunk in chunks():
-        rows = chunk if support is None else chunk[support[start : start + len(chunk)]]
-        count, total, start = count + len(rows), total + rows.sum(axis=0), start + len(chunk)
-        scatter += rows.T @ rows
-    mean = total / count
-    return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
+class StandardizedRows:
+    """Principal axes of any subset of standardized rows, for the robust PCA.
 
+    ``ppca_support`` and the detector's count of axes read the PCA of many
+    subsets of the same rows. Two routes give it, the cheaper by the rows'
+    shape:
 
-def n_components_for(chunks, n_features, fraction, support=None):
-    """Fewest principal axes that explain ``fraction`` of the variance of the rows in ``support``.
+    - fewer rows than features (wide rows, such as image or text
+      embeddings): the rows are gathered once, centred, and their Gram
+      matrix of inner products formed. A subset's principal axes are then
+      the eigenvectors of its block of that matrix, centred on the subset's
+      mean (PCA with a linear kernel), and every row's code and residual
+      follow from the inner products alone: ``rows ** 2`` numbers per
+      subset, none of them per feature. The rows' Gram matrix holds fewer
+      numbers than their covariance matrix would.
+    - otherwise, each subset's covariance matrix is formed in one pass over
+      ``chunks()`` and decomposed, ``features ** 3``; the rows are never held
+      whole.
 
-    ``support=None`` reads every row of ``chunks()``.
+    Either way the decomposition of a subset is computed once: ``ppca_support``
+    starts each of its fits from every row.
+
+    Parameters
+    ----------
+    chunks : callable
+        ``chunks()`` yields the standardized rows in order, as float64
+        ndarrays of a few rows each.
+    shape : tuple of int
+        ``(n_samples, n_features)``.
     """
-    if support is None:
-        support = np.ones(sum(len(chunk) for chunk in chunks()), dtype=bool)
-    variances = np.maximum(_spectrum(chunks, n_features, support, vectors=False)[0], 0.0)
-    total = variances.sum()
-    if not total > 0:
-        return 1
-    return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
+
+    def __init__(self, chunks, shape):
+        self.chunks = chunks
+        self.n_samples, self.n_features = shape
+        self._every_row = None  # the decomposition of every row, once computed
+        self._every_sum = None  # the sums over every row (covariance route)
+        self._gram = None
+        if self.n_samples < self.n_features:
+            rows = np.vstack(list(chunks()))
+            rows -= rows.mean(axis=0)  # inner products of centred rows: no cancellation
+            self._gram = rows @ rows.T
+
+    def _centred_gram(self, support):
+        """Inner products of every row with each support row, about the support's mean.
+
+        Returns them (shape (n_samples, support.sum())), each row's inner
+        product with the support's mean and that mean's squared norm.
+        """
+        cross = self._gram[:, support]
+        means = cross.mean(axis=1)
+        mean_norm = means[support].mean()
+        return cross - means[:, None] - means[support][None, :] + mean_norm, means, mean_norm
+
+    def _sums(self, rows):
+        """Count, sum and scatter ``x.T @ x`` of the rows where the mask ``rows`` is True."""
+        count, total, start = 0, np.zeros(self.n_features), 0
+        scatter = np.zeros((self.n_features,) * 2)
+        for chunk in self.chunks():
+            kept = chunk[rows[start : start + len(chunk)]]
+            count, total, start = count + len(kept), total + kept.sum(axis=0), start + len(chunk)
+            scatter += kept.T @ kept
+        return count, total, scatter
+
+    def _moments(self, support):
+        """Mean and covariance of the rows where ``support`` is True.
+
+        The sums over every row are kept; when the rows left out are fewer
+        than those kept (as after a reweighting step), their sums are
+        subtracted from them instead of summing the kept ones.
+        """
+        if self._every_sum is None:
+            self._every_sum = self._sums(np.ones(self.n_samples, dtype=bool))
+        left_out = ~support
+        if not left_out.any():
+            count, total, scatter = self._every_sum
+        elif left_out.sum() < support.sum():
+            out = self._sums(left_out)
+            count, total, scatter = (a - b for a, b in zip(self._every_sum, out, strict=True))
+        else:
+            count, total, scatter = self._sums(support)
+        mean = total / count
+        return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
+
+    def _decomposition(self, support, vectors):
+        """Descending eigenvalues, eigenvectors (or None) and mean of the support's rows.
+
+        Gram route: of the support's centred Gram matrix, whose eigenvalues
+        are its scatter's (mean None). Covariance route: of its covariance
+        matrix. Every row's is computed once, with its vectors.
+        """
+        every_row = bool(support.all())
+        if every_row and self._every_row is not None:
+            return self._every_row
+        if self._gram is not None:
+            mean, matrix = None, self._centred_gram(support)[0][support]
+        else:
+            mean, matrix = self._moments(support)
+        if vectors or every_row:
+            values, eigenvectors = np.linalg.eigh(matrix)
+            result = values[::-1], eigenvectors[:, ::-1], mean
+        else:
+            result = np.linalg.eigvalsh(matrix)[::-1], None, mean
+        if every_row:
+            self._every_row = result
+        return result
+
+    def n_components_for(self, fraction, support=None):
+        """Fewest principal axes explaining ``fraction`` of the support's variance (all: None)."""
+        if support is None:
+            support = np.ones(self.n_samples, dtype=bool)
+        variances = np.maximum(self._decomposition(support, vectors=False)[0], 0.0)
+        total = variances.sum()
+        if not total > 0:
+            return 1
+        return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
+
+    def ppca_terms(self, support, n_components):
+        """Every row's code and squared residual norm under the support's PCA.
+
+        The codes are on the leading ``n_components`` axes (zero past the
+        support's rank), centred on the support's mean.
+        """
+        values, vectors, mean = self._decomposition(support, vectors=True)
+        values, vectors = values[:n_components], vectors[:, :n_components]
+        if self._gram is not None:
+            # the axes are the support's centred rows times vectors / sqrt(values)
+            positive = values > values[0] * support.sum() * np.finfo(np.float64).eps
+            vectors = np.where(positive, vectors, 0.0) / np.sqrt(np.where(positive, values, 1.0))
+            centred, means, mean_norm = self._centred_gram(support)
+            codes = centred @ vectors
+            squared = np.diag(self._gram) - 2.0 * means + mean_norm
+            return codes, np.maximum(squared - np.einsum("ij,ij->i", codes, codes), 0.0)
+        axes = np.zeros((self.n_features, n_components))
+        axes[:, : vectors.shape[1]] = vectors
+        codes, energy = [], []
+        for chunk in self.chunks():
+            centred = chunk - mean
+            code = centred @ axes
+            codes.append(code)
+            energy.append(
+                np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", code, code)
+            )
+        return np.vstack(codes), np.maximum(np.concatenate(energy), 0.0)
 
 
-def _spectrum(chunks, n_features, support, vectors=True):
-    """Variances along the principal axes of the rows in ``support`` (descending), axes, mean.
-
-    Fewer rows than features (wide rows) are gathered and their Gram matrix
-    decomposed, which costs ``rows * rows * features``; otherwise the
-    covariance matrix is formed chunk by chunk and decomposed,
-    ``features ** 3``. Without ``vectors``, the axes and mean are None.
-    """
-    count = int(support.sum())
-    if count < n_features:
-        start, rows = 0, []
-        for chunk in chunks():
-            rows.append(chunk[support[start : start + len(chunk)]])
-            start += len(chunk)
-        rows = np.vstack(rows)
-        mean = rows.mean(axis=0)
-        rows -= mean
-        if not vectors:
-            return np.linalg.eigvalsh(rows @ rows.T)[::-1] / max(count - 1, 1), None, None
-        values, left = np.linalg.eigh(rows @ rows.T)
-        values, left = values[::-1], left[:, ::-1]
-        positive = values > values[0] * count * np.finfo(np.float64).eps
-        axes = np.zeros((n_features, len(values)))
-        axes[:, positive] = rows.T @ (left[:, positive] / np.sqrt(values[positive]))
-        return values / max(count - 1, 1), axes, mean
-    mean, covariance = moments(chunks, n_features, support)
-    if not vectors:
-        return np.linalg.eigvalsh(covariance)[::-1], None, None
-    values, axes = np.linalg.eigh(covariance)
-    return values[::-1], axes[:, ::-1], mean
-
-
-def _principal_axes(chunks, n_features, support, n_components):
-    """The leading ``n_components`` axes (columns; zero past the rank) and the support's mean."""
-    _, axes, mean = _spectrum(chunks, n_features, support)
-    leading = np.zeros((n_features, n_components))
-    kept = min(n_components, axes.shape[1])
-    leading[:, :kept] = axes[:, :kept]
-    return leading, mean
-
-
-def ppca_support(chunks, shape, n_components, support_fraction=None, variance_fraction=None):
+def ppca_support(rows, n_components, support_fraction=None, variance_fraction=None):
     """Rows that a robust probabilistic PCA keeps, or None.
 
     The model of each concentration step is PCA of the support's rows with
@@ -216,53 +295,40 @@ def ppca_support(chunks, shape, n_components, support_fraction=None, variance_fr
 
     Parameters
     ----------
-    chunks : callable
-        ``chunks()`` yields the standardized rows in order, as float64
-        ndarrays of a few rows each; called twice per step, so the rows are
-        never held whole.
-    shape : tuple of int
-        ``(n_samples, n_features)``.
+    rows : StandardizedRows
+        The standardized rows.
     n_components : int
         Number of principal axes (with ``variance_fraction``: at most).
     support_fraction : float or None, default=None
         See ``robust_support``.
     variance_fraction : float or None, default=None
         Share of the kept rows' variance that the axes explain, as in
-        ``n_components_for``; None keeps ``n_components`` fixed.
+        ``StandardizedRows.n_components_for``; None keeps ``n_components``
+        fixed.
 
     Returns
     -------
     support : ndarray of shape (n_samples,), dtype bool, or None
     """
-    n_features = shape[1]
     while True:
-        support = _ppca_support(chunks, shape, n_components, support_fraction)
+        support = _ppca_support(rows, n_components, support_fraction)
         if support is None or variance_fraction is None:
             return support
-        fewer = n_components_for(chunks, n_features, variance_fraction, support)
+        fewer = rows.n_components_for(variance_fraction, support)
         if fewer >= n_components:
             return support
         n_components = fewer
 
 
-def _ppca_support(chunks, shape, n_components, support_fraction):
+def _ppca_support(rows, n_components, support_fraction):
     """``ppca_support`` with a fixed number of axes."""
-    n_samples, n_features = shape
+    n_samples, n_features = rows.n_samples, rows.n_features
     fraction = support_fraction or _SUPPORT_FRACTION
     if fraction == 1 or n_samples * fraction <= n_components + 1 or n_components >= n_features:
         return None
 
     def terms(support):
-        axes, mean = _principal_axes(chunks, n_features, support, n_components)
-        codes, energy = [], []
-        for chunk in chunks():
-            centred = chunk - mean
-            code = centred @ axes
-            codes.append(code)
-            energy.append(
-                np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", code, code)
-            )
-        codes, energy = np.vstack(codes), np.maximum(np.concatenate(energy), 0.0)
+        codes, energy = rows.ppca_terms(support, n_components)
         code_mean, precision = _gaussian(codes, support)
         noise = _noise_variance(energy, support, n_features - n_components)
         return mahalanobis(codes, code_mean, precision) + energy / noise
@@ -319,25 +385,31 @@ class LatentModel(NamedTuple):
         with np.errstate(divide="ignore"):  # a duplicate of k references: log 0
             return 0.5 * np.log(np.maximum(radius, 0.0))
 
-    def code_term(self, codes):
-        """The code's outlyingness: the larger of its Mahalanobis and neighbour terms."""
+    def code_term(self, codes, log_radius=None):
+        """The code's outlyingness: the larger of its Mahalanobis and neighbour terms.
+
+        ``log_radius``: the codes' ``_log_radius``, when already computed.
+        """
         distance = mahalanobis(codes, self.mean, self.precision)
         if self.references is None:
             return distance
-        density = 2 * codes.shape[1] * (self._log_radius(codes) - self.log_radius)
+        if log_radius is None:
+            log_radius = self._log_radius(codes)
+        density = 2 * codes.shape[1] * (log_radius - self.log_radius)
         return np.maximum(distance, density + self.median_distance)
 
-    def terms(self, codes, energy):
+    def terms(self, codes, energy, log_radius=None):
         """Each row's outlyingness: ``-2`` times its log-likelihood, up to a constant."""
-        return self.code_term(codes) + energy / self.noise_variance
+        return self.code_term(codes, log_radius) + energy / self.noise_variance
 
 
 def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
     """The robust ``LatentModel`` of training ``codes`` and squared residual norms ``energy``.
 
     ``n_discarded`` is the residual's dimensions less the code's;
-    ``support_fraction`` as in ``robust_support``. Returns the model and its
-    support: the training rows its statistics were estimated on.
+    ``support_fraction`` as in ``robust_support``. Returns the model, its
+    support (the training rows its statistics were estimated on) and the
+    training rows' ``terms``.
     """
 
     def terms(support):
@@ -354,14 +426,16 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
     model = model._replace(
         references=codes[rows], n_neighbors=max(1, int(np.ceil(np.sqrt(len(rows)))))
     )
-    log_radius = float(np.median(model._log_radius(codes[support])))
+    radius = model._log_radius(codes)
+    log_radius = float(np.median(radius[support]))
     if not np.isfinite(log_radius):  # most rows repeat: no density to measure
-        return model._replace(references=None), support
+        model = model._replace(references=None)
+        return model, support, model.terms(codes, energy)
     model = model._replace(
         log_radius=log_radius,
         median_distance=float(np.median(mahalanobis(codes[support], mean, precision))),
     )
-    return model, support
+    return model, support, model.terms(codes, energy, radius)
 
 
 def _whitening(precision):

@@ -144,3 +144,51 @@ def test_a_feature_tied_up_to_noise_is_scaled_as_a_tied_one(seed):
     auc_noisy = roc_auc_score(y, -noisy.score_samples(X_noisy))
     assert auc_tied > 0.95
     assert auc_noisy > auc_tied - 0.01
+
+
+@pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
+@pytest.mark.parametrize("kept", [0.5, 0.9], ids=["half", "reweighted"])
+def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
+    # wide rows go through their Gram matrix, tall ones through covariances
+    # (a support of 90 % through the sums over every row less the rest)
+    from sklearn.decomposition import PCA
+
+    from sklearn_ae._scoring import StandardizedRows
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=shape) @ np.diag(np.linspace(3, 0.1, shape[1])) + 5.0
+    rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
+    for seed in range(2):  # a new support after every row's decomposition is kept
+        support = np.random.RandomState(seed).rand(len(X)) < kept
+        codes, energy = rows.ppca_terms(support, 4)
+        pca = PCA(4).fit(X[support])
+        reference = pca.transform(X)
+        signs = np.sign(np.sum(codes * reference, axis=0))
+        np.testing.assert_allclose(codes * signs, reference, atol=1e-8)
+        centred = X - pca.mean_
+        np.testing.assert_allclose(
+            energy, np.sum(centred**2, axis=1) - np.sum(reference**2, axis=1), atol=1e-8
+        )
+        assert rows.n_components_for(0.8, support) == PCA(0.8).fit(X[support]).n_components_
+    assert rows.n_components_for(0.8) == PCA(0.8).fit(X).n_components_
+
+
+def test_fewer_rows_than_features_give_pca_s_axes():
+    import torch
+    from sklearn.decomposition import PCA
+
+    from sklearn_ae._pca import PrincipalAxes
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(30, 50)) @ np.diag(np.linspace(3, 0.1, 50))
+    axes = PrincipalAxes(torch.split(torch.from_numpy(X), 7))
+    reference = PCA().fit(X)
+    components, mean, variances = axes.components(35)  # past the 29 the rows determine
+    np.testing.assert_allclose(components[:29], reference.components_[:29], atol=1e-5)
+    assert not components[29:].any()  # the null directions: zero, as past the rows
+    np.testing.assert_allclose(variances[29:], 0.0, atol=1e-10)
+    np.testing.assert_allclose(variances[:29], reference.explained_variance_[:29], rtol=1e-5)
+    np.testing.assert_allclose(mean, X.mean(axis=0), atol=1e-6)
+    assert axes.total_variance == pytest.approx(X.var(axis=0, ddof=1).sum())
+    for fraction in (0.5, 0.9, 0.99):
+        assert axes.n_components_for(fraction) == PCA(fraction).fit(X).n_components_
