@@ -79,7 +79,9 @@ def test_threshold_carries_over_to_new_inliers(adbench, name):
     """Fit on half the inliers: about ``contamination`` of the other half is flagged.
 
     The embedding file has fewer rows than 4 per feature, where residuals are
-    measured within the leading principal axes (``residual_axes_``).
+    measured within the leading principal axes (``residual_axes_``): without
+    them 40 % of its new inliers were flagged. Seeds 0-2 flag 3.1 % (cardio),
+    5.3-6.1 % (vowels) and 7.8-8.7 % (bottle).
     """
     X, y = adbench(name)
     inliers = X[y == 0]
@@ -88,7 +90,10 @@ def test_threshold_carries_over_to_new_inliers(adbench, name):
     detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0).fit(fit_rows)
     assert (detector.residual_axes_ is not None) == (len(fit_rows) < 4 * X.shape[1])
     assert np.sum(detector.predict(fit_rows) == -1) == round(0.05 * len(fit_rows))
-    assert 0.025 <= np.mean(detector.predict(new_rows) == -1) <= 0.08
+    # within 3 standard deviations of a share of len(new_rows) rows: 2.3 points
+    # on cardio's 828 new inliers, 6.1 on the embedding file's 115
+    spread = 3 * np.sqrt(0.05 * 0.95 / len(new_rows))
+    assert abs(np.mean(detector.predict(new_rows) == -1) - 0.05) <= spread
 
 
 def test_held_out_cut_ranks_new_rows_and_keeps_its_rate(adbench):
