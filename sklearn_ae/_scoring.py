@@ -150,8 +150,8 @@ class StandardizedRows:
       ``chunks()`` and decomposed, ``features ** 3``; the rows are never held
       whole.
 
-    Either way the decomposition of a subset is computed once: ``ppca_support``
-    starts each of its fits from every row.
+    Either way the decomposition of every row is computed once: each fit of
+    ``ppca_support`` starts from it.
 
     Parameters
     ----------
