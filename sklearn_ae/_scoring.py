@@ -214,18 +214,21 @@ class StandardizedRows:
         mean = total / count
         return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
 
-    def _decomposition(self, support, vectors):
+    def _decomposition(self, support, vectors, centred=None):
         """Descending eigenvalues, eigenvectors (or None) and mean of the support's rows.
 
         Gram route: of the support's centred Gram matrix, whose eigenvalues
-        are its scatter's (mean None). Covariance route: of its covariance
-        matrix. Every row's is computed once, with its vectors.
+        are its scatter's (mean None); ``centred``, the first output of
+        ``_centred_gram(support)`` when already formed. Covariance route: of
+        its covariance matrix. Every row's is computed once, with its vectors.
         """
         every_row = bool(support.all())
         if every_row and self._every_row is not None:
             return self._every_row
         if self._gram is not None:
-            mean, matrix = None, self._centred_gram(support)[0][support]
+            if centred is None:
+                centred = self._centred_gram(support)[0]
+            mean, matrix = None, centred[support]
         else:
             mean, matrix = self._moments(support)
         if vectors or every_row:
@@ -253,16 +256,18 @@ class StandardizedRows:
         The codes are on the leading ``n_components`` axes (zero past the
         support's rank), centred on the support's mean.
         """
-        values, vectors, mean = self._decomposition(support, vectors=True)
-        values, vectors = values[:n_components], vectors[:, :n_components]
         if self._gram is not None:
+            centred, means, mean_norm = self._centred_gram(support)
+            values, vectors, _ = self._decomposition(support, True, centred)
+            values, vectors = values[:n_components], vectors[:, :n_components]
             # the axes are the support's centred rows times vectors / sqrt(values)
             positive = values > values[0] * support.sum() * np.finfo(np.float64).eps
             vectors = np.where(positive, vectors, 0.0) / np.sqrt(np.where(positive, values, 1.0))
-            centred, means, mean_norm = self._centred_gram(support)
             codes = centred @ vectors
             squared = np.diag(self._gram) - 2.0 * means + mean_norm
             return codes, np.maximum(squared - np.einsum("ij,ij->i", codes, codes), 0.0)
+        _, vectors, mean = self._decomposition(support, vectors=True)
+        vectors = vectors[:, :n_components]
         axes = np.zeros((self.n_features, n_components))
         axes[:, : vectors.shape[1]] = vectors
         codes, energy = [], []
