@@ -8,6 +8,7 @@ and results do not depend on it.
 """
 
 import copy
+import weakref
 
 import numpy as np
 import torch
@@ -27,6 +28,44 @@ def _overflow_error(dtype_name):
     )
 
 
+# Copies of fitted modules in another floating-point type, kept while the
+# module lives and its parameters and buffers are unchanged. Copying a small
+# module costs about 3 ms of Python work, most of the time of scoring a few
+# float64 rows; a copy above _MAX_KEPT_COPY_BYTES is made at each call
+# instead, not held beside the model for its lifetime.
+_KEPT_COPIES = weakref.WeakKeyDictionary()
+_MAX_KEPT_COPY_BYTES = 8 * 2**20
+
+
+def _module_in(module, dtype):
+    """``module`` with parameters of ``dtype``: itself, or a copy, reused while unchanged.
+
+    A copy is reused only while every tensor of ``module`` is the same object
+    at the same version (torch counts each in-place change, such as an
+    optimizer's step or ``load_state_dict``), so ``partial_fit`` or a warm
+    start is seen by the next call.
+    """
+    parameters = list(module.parameters())
+    if not parameters or dtype == parameters[0].dtype:
+        return module
+    tensors = [*parameters, *module.buffers()]
+    state = [(tensor, tensor._version) for tensor in tensors]
+    kept = _KEPT_COPIES.get(module)
+    if kept is not None and kept[0] == dtype and _same_state(kept[1], state):
+        return kept[2]
+    copied = copy.deepcopy(module).to(dtype)
+    size = sum(t.numel() for t in tensors) * torch.finfo(dtype).bits // 8
+    if size <= _MAX_KEPT_COPY_BYTES:
+        _KEPT_COPIES[module] = (dtype, state, copied)
+    return copied
+
+
+def _same_state(kept, state):
+    return len(kept) == len(state) and all(
+        a is b and u == v for (a, u), (b, v) in zip(kept, state, strict=True)
+    )
+
+
 class _InferenceMixin:
     """Encoding, decoding and reconstruction errors of a fitted estimator."""
 
@@ -34,7 +73,8 @@ class _InferenceMixin:
         """Apply ``fn(module, rows)`` to ``X`` by chunks of rows, in eval mode.
 
         The computation runs in float32 for float32 ``X`` and in float64
-        otherwise (on a float64 copy of the module), so results do not depend on
+        otherwise (on a float64 copy of the module, made once while the module is
+        unchanged: ``_module_in``), so results do not depend on
         the number of rows per call. The output is preallocated and the rows are
         standardized chunk by chunk in the compute dtype, so memory beyond the
         output stays bounded by one chunk whatever the size of ``X``.
@@ -42,8 +82,7 @@ class _InferenceMixin:
         compute = torch.float32 if X.dtype == np.float32 else torch.float64
         module = self.net_.module_
         module = getattr(module, "_orig_mod", module)  # compiled: infer eagerly
-        if compute != next(module.parameters()).dtype:
-            module = copy.deepcopy(module).to(compute)
+        module = _module_in(module, compute)
         module.eval()
         device = self.net_.device
         if standardize:

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 import sklearn_ae._base
 from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer
+from sklearn_ae._inference import _module_in
 from sklearn_ae._modules import MLPAutoencoder
 from sklearn_ae._net import _AutoencoderNet, _Monitor
 
@@ -118,6 +119,43 @@ def test_chunked_inference_equals_single_batch(monkeypatch, dtype):
     tol = 1e-4 if dtype == np.float32 else 1e-10
     np.testing.assert_allclose(chunked[0], expected_codes, rtol=tol, atol=tol)
     np.testing.assert_allclose(-chunked[2], expected_errors, rtol=tol, atol=tol)
+
+
+def test_the_float64_copy_of_the_module_is_kept_until_training_changes_it():
+    # float64 rows are scored by a float64 copy of the float32 module, made
+    # once (a few ms of Python work per call otherwise, most of the time of
+    # scoring a few rows); the next call after training must use the new
+    # weights.
+    X = _data()
+    est = AutoencoderOutlierDetector(
+        n_components=2, hidden_layer_sizes=(8,), max_iter=2, random_state=0
+    ).fit(X)
+    module = est.net_.module_
+    assert _module_in(module, torch.float64) is _module_in(module, torch.float64)
+    before = est.score_samples(X)
+    np.testing.assert_array_equal(est.score_samples(X), before)
+
+    est.partial_fit(X)
+    after = est.score_samples(X)
+    assert not np.allclose(after, before)  # training moved the scores ...
+    # ... to those of a fresh copy of the trained module
+    np.testing.assert_array_equal(after, copy.deepcopy(est).score_samples(X))
+
+    # weights loaded into the fitted module in place are seen too
+    first, second = (
+        AutoencoderTransformer(
+            n_components=2,
+            hidden_layer_sizes=(8,),
+            max_iter=3,
+            early_stopping=False,
+            random_state=seed,
+        ).fit(X)
+        for seed in (0, 1)
+    )
+    codes = first.transform(X)
+    first.net_.module_.load_state_dict(second.net_.module_.state_dict())
+    assert not np.allclose(second.transform(X), codes)
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
 
 
 def test_inference_does_not_mutate_read_only_input():
