@@ -38,6 +38,11 @@ _AUTO_ROBUST_Z = 3.0
 # principal axes of the training rows only (see _residual_axes).
 _ROWS_PER_RESIDUAL_AXIS = 4
 
+# The robust PCA before training standardizes dense rows once (float64) while
+# they take at most this much memory, and reads them a chunk at a time at each
+# of its dozen passes; larger or sparse rows are standardized at every pass.
+_MAX_HELD_BYTES = 2**28
+
 # The residual axes need the covariance of the features: computed up to this width.
 _MAX_RESIDUAL_AXES_WIDTH = 4096
 
@@ -378,6 +383,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Rows of at most 4096 features held in memory (dense or sparse);
         a streamed memmap is kept whole (see ``_scoring.ppca_support``).
+        Dense rows of at most 256 MiB in float64 are standardized once for
+        all the robust PCA's passes over them; sparse rows are never
+        densified whole.
         """
         if not streamed and X.shape[1] <= _MAX_RESIDUAL_AXES_WIDTH:
             mean, scale, _, _ = units
@@ -386,6 +394,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             def chunks():
                 for start in range(0, X.shape[0], step):
                     yield self._standardized(X[start : start + step], mean, scale, np.float64)
+
+            if not issparse(X) and 8 * X.shape[0] * X.shape[1] <= _MAX_HELD_BYTES:
+                held = self._standardized(X, mean, scale, np.float64)
+                chunks = lambda: (held[i : i + step] for i in range(0, len(held), step))  # noqa: E731
 
             rows = StandardizedRows(chunks, X.shape)
             n_components, fraction = self._start_components(rows)

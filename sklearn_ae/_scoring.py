@@ -147,8 +147,8 @@ class StandardizedRows:
       subset, none of them per feature. The rows' Gram matrix holds fewer
       numbers than their covariance matrix would.
     - otherwise, each subset's covariance matrix is formed in one pass over
-      ``chunks()`` and decomposed, ``features ** 3``; the rows are never held
-      whole.
+      ``chunks()`` and decomposed, ``features ** 3``; the rows are held only
+      as ``chunks()`` holds them.
 
     Either way the decomposition of every row is computed once: each fit of
     ``ppca_support`` starts from it.
