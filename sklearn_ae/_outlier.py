@@ -358,12 +358,11 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         rows = X
         if X.shape[0] > _ROBUST_MAX_ROWS:
             rows = X[np.linspace(0, X.shape[0] - 1, _ROBUST_MAX_ROWS).astype(np.intp)]
-        if issparse(rows):  # the columns' quantiles, implicit zeros included
-            q1, median, q3 = column_percentiles(rows, [25, 50, 75])
+        q1, median, q3 = column_percentiles(rows, [25, 50, 75])  # sparse: zeros included
+        if issparse(rows):
             std = column_std
         else:
             rows = np.asarray(rows, dtype=np.float64)
-            q1, median, q3 = np.percentile(rows, [25, 50, 75], axis=0)
             std = functools.partial(np.std, axis=0)
         scale = (q3 - q1) / _NORMAL_IQR
         spread = std(rows)

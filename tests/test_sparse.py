@@ -203,6 +203,17 @@ def test_column_percentiles_count_implicit_zeros_as_numpy_does():
     assert_allclose(column_percentiles(sp.csr_matrix(X[:1]), q), np.percentile(X[:1], q, axis=0))
 
 
+@pytest.mark.parametrize("n_samples", [1, 2, 3, 4, 37, 1001])
+def test_column_percentiles_of_dense_rows_are_numpy_s_to_the_bit(n_samples):
+    # the robust scaling of every dense fit reads its quartiles from here
+    rng = np.random.RandomState(n_samples)
+    X = rng.standard_cauchy(size=(n_samples, 7))
+    X[:, 0] = np.round(X[:, 0])  # ties
+    X[:, 1] = 3.0  # constant
+    q = [0, 10, 25, 50, 75, 99, 100]
+    np.testing.assert_array_equal(column_percentiles(X, q), np.percentile(X, q, axis=0))
+
+
 def test_sparse_statistics_are_float64_for_float32_rows():
     X = _sparse_data().astype(np.float32)
     mean, var, n = mean_and_variance(sp.csr_matrix(X), 0.0, 0.0, 0)
