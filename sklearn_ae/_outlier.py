@@ -382,28 +382,34 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         Rows of at most 4096 features held in memory (dense or sparse);
         a streamed memmap is kept whole (see ``_scoring.ppca_support``).
-        Dense rows of at most 256 MiB in float64 are standardized once for
-        all the robust PCA's passes over them; sparse rows are never
-        densified whole.
         """
         if not streamed and X.shape[1] <= _MAX_RESIDUAL_AXES_WIDTH:
-            mean, scale, _, _ = units
-            step = self._chunk_rows(X.shape[1])
-
-            def chunks():
-                for start in range(0, X.shape[0], step):
-                    yield self._standardized(X[start : start + step], mean, scale, np.float64)
-
-            if not issparse(X) and 8 * X.shape[0] * X.shape[1] <= _MAX_HELD_BYTES:
-                held = self._standardized(X, mean, scale, np.float64)
-                chunks = lambda: (held[i : i + step] for i in range(0, len(held), step))  # noqa: E731
-
-            rows = StandardizedRows(chunks, X.shape)
-            n_components, fraction = self._start_components(rows)
-            support = ppca_support(rows, n_components, self.support_fraction, fraction)
+            support = self._robust_support(X, units)
             if support is not None and not support.all() and self._can_split(support.sum()):
                 X = X[support]
         return super()._training_rows(X, units, device, batch_size, streamed=streamed)
+
+    def _robust_support(self, X, units):
+        """``ppca_support`` of validated rows ``X`` scaled in ``units``.
+
+        Dense rows of at most 256 MiB in float64 are standardized once for
+        all its passes over them, and released before training copies the
+        rows it keeps; sparse rows are never densified whole.
+        """
+        mean, scale, _, _ = units
+        step = self._chunk_rows(X.shape[1])
+
+        def chunks():
+            for start in range(0, X.shape[0], step):
+                yield self._standardized(X[start : start + step], mean, scale, np.float64)
+
+        if not issparse(X) and 8 * X.shape[0] * X.shape[1] <= _MAX_HELD_BYTES:
+            held = self._standardized(X, mean, scale, np.float64)
+            chunks = lambda: (held[i : i + step] for i in range(0, len(held), step))  # noqa: E731
+
+        rows = StandardizedRows(chunks, X.shape)
+        n_components, fraction = self._start_components(rows)
+        return ppca_support(rows, n_components, self.support_fraction, fraction)
 
     def _can_split(self, n_rows):
         """Whether ``n_rows`` training rows leave both early-stopping splits non-empty.
