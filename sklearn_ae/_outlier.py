@@ -358,12 +358,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         rows = X
         if X.shape[0] > _ROBUST_MAX_ROWS:
             rows = X[np.linspace(0, X.shape[0] - 1, _ROBUST_MAX_ROWS).astype(np.intp)]
-        q1, median, q3 = column_percentiles(rows, [25, 50, 75])  # sparse: zeros included
         if issparse(rows):
             std = column_std
         else:
             rows = np.asarray(rows, dtype=np.float64)
             std = functools.partial(np.std, axis=0)
+        q1, median, q3 = column_percentiles(rows, [25, 50, 75])  # sparse: zeros included
         scale = (q3 - q1) / _NORMAL_IQR
         spread = std(rows)
         # Most rows share one value, up to noise far below the feature's
