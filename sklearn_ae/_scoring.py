@@ -181,16 +181,21 @@ class StandardizedRows:
             rows -= rows.mean(axis=0)  # inner products of centred rows: no cancellation
             self._gram = rows @ rows.T
 
-    def _centred_gram(self, support):
-        """Inner products of every row with each support row, about the support's mean.
+    def _centred_gram(self, support, rows=None):
+        """Inner products of the rows with each support row, about the support's mean.
 
-        Returns them (shape (n_samples, support.sum())), each row's inner
-        product with the support's mean and that mean's squared norm.
+        ``rows``, a boolean mask of the rows to return (every row: None),
+        must hold the support. Returns the products (shape (rows.sum(),
+        support.sum())), each of those rows' inner product with the
+        support's mean and that mean's squared norm.
         """
-        cross = self._gram[:, support]
+        cross = self._gram[:, support] if rows is None else self._gram[np.ix_(rows, support)]
         means = cross.mean(axis=1)
-        mean_norm = means[support].mean()
-        return cross - means[:, None] - means[support][None, :] + mean_norm, means, mean_norm
+        support_means = means[support if rows is None else support[rows]]
+        mean_norm = support_means.mean()
+        cross -= means[:, None]
+        cross -= (support_means - mean_norm)[None, :]
+        return cross, means, mean_norm
 
     def _sums(self, rows):
         """Count, sum and scatter ``x.T @ x`` of the rows where the mask ``rows`` is True."""
@@ -235,8 +240,10 @@ class StandardizedRows:
             return self._every_row
         if self._gram is not None:
             if centred is None:
-                centred = self._centred_gram(support)[0]
-            mean, matrix = None, centred[support]
+                matrix = self._centred_gram(support, rows=support)[0]
+            else:
+                matrix = centred[support]
+            mean = None
         else:
             mean, matrix = self._moments(support)
         # in float32 (see _SELECTION_DTYPE), by LAPACK's divide and conquer
