@@ -3,7 +3,7 @@
 ``AutoencoderOutlierDetector`` scores a row by how unlikely its code and its
 reconstruction residual are under a model of the training rows. This module
 holds that model and the robust estimates it is fitted with; it imports
-neither torch nor skorch.
+neither torch nor skorch (its eigensolver is scipy's).
 
 Masking. The training rows hold the anomalies too. A model fitted to every
 row learns them: a tight group of anomalies gets a principal axis, the codes'
