@@ -60,9 +60,11 @@ _QUERY_CHUNK_SIZE = 2**19
 
 # The robust fits' decompositions are computed in float32: they only rank the
 # rows to choose a support, which float32's seven digits do as float64's
-# sixteen would, but for rows tied to about 1e-6; LAPACK's float32
-# eigensolver takes about half the time. Every estimate kept (the network's
-# PCA start, the score's statistics) is computed in float64.
+# sixteen would, but for rows tied to about 1e-6 and for axes whose variance
+# is below the largest's times float32's epsilon times the matrix's size
+# (left to the residual, as float64 leaves those below its own epsilon);
+# LAPACK's float32 eigensolver takes about half the time. Every estimate
+# kept (the network's PCA start, the score's statistics) is float64.
 _SELECTION_DTYPE = np.float32
 
 # Floor of the noise variance (standardized units), for models that
@@ -246,14 +248,18 @@ class StandardizedRows:
             mean = None
         else:
             mean, matrix = self._moments(support)
-        # in float32 (see _SELECTION_DTYPE), by LAPACK's divide and conquer
-        matrix = matrix.astype(_SELECTION_DTYPE)
+        # in float32 (see _SELECTION_DTYPE), by LAPACK's divide and conquer;
+        # float64 where float32's range cannot hold the entries (unscaled rows)
+        with np.errstate(over="ignore"):
+            narrow = matrix.astype(_SELECTION_DTYPE)
+        if np.isfinite(narrow).all():
+            matrix = narrow
         if vectors or every_row:
             values, eigenvectors = scipy.linalg.eigh(matrix, driver="evd", check_finite=False)
             values = values[::-1].astype(np.float64)
             eigenvectors = eigenvectors[:, ::-1].astype(np.float64)
-            # axes of (relatively) zero variance are float32's rounding: left out
-            null = values <= values[0] * len(values) * np.finfo(_SELECTION_DTYPE).eps
+            # axes of (relatively) zero variance are rounding errors: left out
+            null = values <= values[0] * len(values) * np.finfo(matrix.dtype).eps
             result = values, np.where(null, 0.0, eigenvectors), mean
         else:
             values = scipy.linalg.eigh(matrix, eigvals_only=True, driver="evd", check_finite=False)

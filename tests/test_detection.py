@@ -178,6 +178,17 @@ def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
     assert rows.n_components_for(0.8) == PCA(0.8).fit(X).n_components_
 
 
+def test_unscaled_rows_beyond_float32_s_range_are_decomposed_in_float64():
+    # the robust PCA decomposes in float32; a Gram matrix of unscaled rows
+    # whose entries float32 cannot hold (1e42 here) made LAPACK fail
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 70))
+    X[0, 0] = 1e21
+    detector = AutoencoderOutlierDetector(standardize=False, random_state=0).fit(X)
+    assert np.argmin(detector.score_samples(X)) == 0
+    assert not detector.support_[0]
+
+
 def test_fewer_rows_than_features_give_pca_s_axes():
     import torch
     from sklearn.decomposition import PCA
