@@ -37,7 +37,7 @@ from ._losses import observation_noise, retained_variance
 from ._params import SHARED_CONSTRAINTS
 from ._persistence import PortableStateMixin
 from ._search import search_n_components
-from ._threads import adapt, threads_for, work_threads
+from ._threads import adapt, on_one_blas_thread, threads_for, work_threads
 from ._validation import (
     InvalidParameterError,
     _handle_zeros_in_scale,
@@ -305,6 +305,7 @@ class _BaseAutoencoder(
     # -- fitting ----------------------------------------------------------------
 
     @_atomic
+    @on_one_blas_thread
     def _fit(self, X, *, incremental):
         """Train on rows ``X``, for one epoch if ``incremental``; return the validated ``X``.
 

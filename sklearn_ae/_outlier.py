@@ -15,6 +15,7 @@ from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
 from ._pca import PrincipalAxes
 from ._scoring import LatentModel, StandardizedRows, fit_latent_model, ppca_support
+from ._threads import on_one_blas_thread
 from ._validation import Interval, StrOptions, _fit_context
 
 # Robust scaling reads its quantiles from at most this many rows, evenly spaced:
@@ -453,6 +454,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         out = self._map_rows(X, codes_and_energy, self.n_components_ + 1, np.float64)
         return out[:, :-1], out[:, -1]
 
+    @on_one_blas_thread
     def _scores(self, X):
         """``score_samples`` of validated rows."""
         if self.anomaly_score == "reconstruction":
@@ -514,6 +516,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             principal_axes = lambda: PrincipalAxes([torch.from_numpy(X_std)])  # noqa: E731
         return principal_axes().components(n_axes)[0]
 
+    @on_one_blas_thread
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
         self.residual_axes_ = self._residual_axes(X)

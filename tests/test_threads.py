@@ -1,4 +1,4 @@
-"""Torch's thread count during fit and inference: chosen, restored, shared, or left alone.
+"""Torch's and numpy's BLAS thread counts in fit and inference: chosen, restored, or left alone.
 
 The other processes' load is monkeypatched: the tests check the rule's
 decisions, never timings.
@@ -12,7 +12,7 @@ import pytest
 import torch
 from threadpoolctl import threadpool_limits
 
-from sklearn_ae import AutoencoderTransformer, _threads
+from sklearn_ae import AutoencoderOutlierDetector, AutoencoderTransformer, _threads
 from sklearn_ae._modules import MLPAutoencoder
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=2, early_stopping=False, random_state=0)
@@ -246,3 +246,84 @@ def test_the_snapshot_reads_the_cpus_busy_time():
     assert busy_s > 0 and own > 0
     assert _threads._snapshot(cpus)[2] >= busy_s
     assert 0.0 <= _threads.free_cores(wait=True) <= len(cpus)
+
+
+# numpy's and scipy's BLAS -----------------------------------------------------
+
+
+def _blas_counts():
+    return [lib.num_threads for lib in _threads._blas_controller().lib_controllers]
+
+
+@pytest.fixture
+def blas_default(monkeypatch):
+    """BLAS on 3 threads as at the first use, no thread variable set; yields the counts."""
+    for name in _threads._BLAS_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    if not _threads._blas_controller().lib_controllers:
+        pytest.skip("threadpoolctl finds no BLAS library")
+    with threadpool_limits(limits=3, user_api="blas"):
+        counts = _blas_counts()
+        if set(counts) == {1}:
+            pytest.skip("the BLAS libraries run on one thread only")
+        monkeypatch.setitem(_threads._BLAS, "counts", counts)
+        yield counts
+
+
+def _spy_blas(monkeypatch):
+    """Record the BLAS counts in the detector's robust PCA, score statistics and scoring."""
+    from sklearn_ae import _outlier, _scoring
+
+    seen = []
+
+    def spying(function):
+        def spy(*args, **kwargs):
+            seen.append(_blas_counts())
+            return function(*args, **kwargs)
+
+        return spy
+
+    monkeypatch.setattr(_outlier, "ppca_support", spying(_outlier.ppca_support))
+    monkeypatch.setattr(_outlier, "fit_latent_model", spying(_outlier.fit_latent_model))
+    monkeypatch.setattr(_scoring.LatentModel, "terms", spying(_scoring.LatentModel.terms))
+    return seen
+
+
+def test_the_detector_s_numpy_work_runs_on_one_blas_thread(blas_default, monkeypatch):
+    seen = _spy_blas(monkeypatch)
+    X = _X()
+    AutoencoderOutlierDetector(**FAST).fit(X).score_samples(X)
+    assert len(seen) >= 3 and all(set(counts) == {1} for counts in seen)
+    assert _blas_counts() == blas_default
+
+
+def test_an_explicit_blas_choice_is_left_alone(blas_default, monkeypatch):
+    seen = _spy_blas(monkeypatch)
+    X = _X()
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    AutoencoderOutlierDetector(**FAST).fit(X)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
+    # counts other than those at the first use: a threadpoolctl choice
+    monkeypatch.setitem(_threads._BLAS, "counts", [99] * len(blas_default))
+    AutoencoderOutlierDetector(**FAST).fit(X).score_samples(X)
+    assert seen and all(counts == blas_default for counts in seen)
+
+
+def test_failing_and_overlapping_fits_restore_the_blas_counts(blas_default):
+    with pytest.raises(ValueError):
+        AutoencoderOutlierDetector(n_components=99, **FAST).fit(_X())
+    assert _blas_counts() == blas_default
+    results = []
+
+    def fit(seed):
+        detector = AutoencoderOutlierDetector(**{**FAST, "random_state": seed})
+        results.append(detector.fit(_X()).score_samples(_X()))
+
+    for _ in range(3):
+        threads = [threading.Thread(target=fit, args=(seed,)) for seed in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert len(results) == 6 and all(np.all(np.isfinite(r)) for r in results)
+    assert _blas_counts() == blas_default
