@@ -1,4 +1,4 @@
-"""Torch's intra-op thread count: from the size of the work and the free cores, restored after.
+"""Thread counts, restored after: torch's from the work and the free cores, BLAS's at one.
 
 On a machine doing other work, torch's thread pool spins and waits for cores
 that are busy: a network then trains several times slower with two threads than
