@@ -126,3 +126,28 @@ def test_held_out_cut_ranks_new_rows_and_keeps_its_rate(adbench):
         held_out_cut.append(np.mean(detector.score_samples(new_inliers) < threshold))
     assert 0.03 <= np.mean(training_cut) <= 0.08
     assert 0.03 <= np.mean(held_out_cut) <= 0.08
+
+
+def test_clean_training_rows_are_kept_whole_with_support_fraction_one():
+    """Novelty on digits: trained on half the rows of the other digits, new sixes ranked.
+
+    The user guide's advice for clean training rows. By default the robust fit
+    leaves out of the score's statistics the rows whose score is an outlier,
+    here 17 % of the training rows, all inliers. Kept whole
+    (``support_fraction=1.0``), the new sixes rank higher: ROC-AUC 0.782-0.818
+    against 0.632-0.654 by default (splits 0-2; IsolationForest 0.754-0.769).
+    """
+    X, y = load_digits(return_X_y=True)
+    inliers = np.random.RandomState(0).permutation(np.flatnonzero(y != 6))
+    fit_rows, new_inliers = inliers[: len(inliers) // 2], inliers[len(inliers) // 2 :]
+    X_new = np.vstack([X[new_inliers], X[y == 6]])
+    labels = np.r_[np.zeros(len(new_inliers)), np.ones(np.sum(y == 6))]
+    aucs = [
+        roc_auc_score(labels, -detector.fit(X[fit_rows]).score_samples(X_new))
+        for detector in (
+            AutoencoderOutlierDetector(random_state=0),
+            AutoencoderOutlierDetector(support_fraction=1.0, random_state=0),
+        )
+    ]
+    assert aucs[1] > 0.75
+    assert aucs[1] > aucs[0] + 0.08
