@@ -397,29 +397,31 @@ def _bundled_aucs(draw, seed):
     novelty only.
     """
     X, y = draw(seed)
-    makers = {
-        "IsolationForest": lambda novelty: IsolationForest(random_state=seed),
-        "LOF": lambda novelty: LocalOutlierFactor(novelty=novelty),
-        "ours": lambda novelty: AutoencoderOutlierDetector(random_state=seed),
-        "ours, clean": lambda novelty: AutoencoderOutlierDetector(
-            support_fraction=1.0, random_state=seed
+
+    def forest():
+        return IsolationForest(random_state=seed)
+
+    def ours(**params):
+        return AutoencoderOutlierDetector(random_state=seed, **params)
+
+    contenders = {  # name: (the scores of X fit on X, or None; a new novelty detector)
+        "IsolationForest": (lambda: forest().fit(X).score_samples(X), forest),
+        "LOF": (
+            lambda: LocalOutlierFactor().fit(X).negative_outlier_factor_,
+            lambda: LocalOutlierFactor(novelty=True),
         ),
+        "ours": (lambda: ours().fit(X).score_samples(X), ours),
+        "ours, clean": (None, lambda: ours(support_fraction=1.0)),
     }
     inliers = np.flatnonzero(y == 0)
     order = np.random.RandomState(seed).permutation(inliers)
     fit_rows = order[: len(order) // 2]
     scored = np.setdiff1d(np.arange(len(y)), fit_rows)
     aucs = {}
-    for name, make in makers.items():
-        if name == "ours, clean":
-            all_rows = None
-        elif name == "LOF":
-            all_rows = make(False).fit(X).negative_outlier_factor_
-        else:
-            all_rows = make(False).fit(X).score_samples(X)
-        new_rows = make(True).fit(X[fit_rows]).score_samples(X[scored])
+    for name, (all_rows, novelty) in contenders.items():
+        new_rows = novelty().fit(X[fit_rows]).score_samples(X[scored])
         aucs[name] = (
-            np.nan if all_rows is None else roc_auc_score(y, -all_rows),
+            np.nan if all_rows is None else roc_auc_score(y, -all_rows()),
             roc_auc_score(y[scored], -new_rows),
         )
     return aucs
