@@ -18,7 +18,11 @@ detection
     rows with seed 0, seven image-embedding files); within each group the files
     at even positions of ``ADBENCH_GROUPS`` (``sklearn_ae._testing``) are the
     tuning half, on which the defaults were chosen, and the others the
-    confirming half. Summary lines give each half and each group; with
+    confirming half. ADBench's four synthetic anomaly types follow, made
+    from the small classical files' inliers (``_synthetic``: five draws of
+    each, ROC-AUC averaged over the draws). Summary lines give each half and
+    each group, and for each difference of means its standard error over the
+    group's files; with
     ``--seeds N`` a second summary averages the seeded detectors over
     ``random_state`` 0 to N - 1, with the range of the per-seed means.
 
@@ -187,10 +191,12 @@ _HALVES = {}
 
 
 def _group_files(groups, synthetic=True):
-    """``(group, name, X, y)`` of each benchmark file present, larger ones subsampled.
+    """``(group, name, sets)`` of each benchmark file present, larger ones subsampled.
 
-    With ``synthetic``, the synthetic data sets of ``_synthetic`` follow, one
-    group per type. Each name's half is recorded in ``_HALVES``.
+    ``sets`` holds the file's ``(X, y)``: one for a file, one per draw for a
+    synthetic data set. With ``synthetic``, the synthetic data sets of
+    ``_synthetic`` follow the files, one group per type. Each name's half is
+    recorded in ``_HALVES``.
     """
     for group in ADBENCH_GROUPS:
         if groups and group not in groups:
@@ -201,13 +207,13 @@ def _group_files(groups, synthetic=True):
                 print(f"{name:<18} (not available)")
             else:
                 _HALVES[name] = adbench_half(name)
-                yield group, name, *data
+                yield group, name, [data]
     if not synthetic:
         return
     kinds = [k for k in TYPES if not groups or f"synthetic-{k}" in groups]
-    for kind, name, half, X, y in synthetic_files(kinds):
+    for kind, name, half, sets in synthetic_files(kinds):
         _HALVES[name] = half
-        yield f"synthetic-{kind}", name, X, y
+        yield f"synthetic-{kind}", name, sets
 
 
 def _summary_rows(results, group):
@@ -223,11 +229,29 @@ def _fit_and_score(make, X):
     return make().fit(X).score_samples(X)
 
 
+def _mean_auc(make, sets):
+    """Mean ROC-AUC over ``sets`` of new detectors from ``make``, each fit on its set's X."""
+    return np.mean([roc_auc_score(y, -_fit_and_score(make, X)) for X, y in sets])
+
+
+def _paired_error(differences):
+    """Standard error of the mean of per-file ``differences`` (nan for one file)."""
+    if len(differences) < 2:
+        return np.nan
+    return np.std(differences, ddof=1) / np.sqrt(len(differences))
+
+
 def run_detection(groups=None, repeats=1, seeds=1):
     """ROC-AUC and fit+score time of every detector, per file and per group half.
 
-    Each time is the fastest of ``repeats`` fits; every detector is seeded, so
-    the scores of the repeats are the same. The table is for ``random_state=0``.
+    A synthetic data set's ROC-AUC is the mean over its draws, and its time
+    the sum. Each time is the fastest of ``repeats`` fits; every detector is
+    seeded, so the scores of the repeats are the same. The table is for
+    ``random_state=0``. Each verdict gives, after the difference of the
+    group's means, its standard error over the group's files (the spread of
+    the per-file differences over the square root of their number): a
+    difference within about two of them is within what the choice of files
+    alone would move.
     With ``seeds`` above 1 the seeded detectors also run with ``random_state``
     1 to ``seeds - 1``, and a second summary gives each half's mean ROC-AUC
     averaged over the seeds, with the lowest and highest of the per-seed means.
@@ -243,22 +267,27 @@ def run_detection(groups=None, repeats=1, seeds=1):
         {n: make for n, make, seeded in detectors(seed) if seeded} for seed in range(1, seeds)
     ]
     results, by_seed = {}, {}
-    for group, data_name, X, y in _group_files(groups):
+    for group, data_name, sets in _group_files(groups):
         if not results:  # one untimed fit each first: imports and one-off set-up
+            X = sets[0][0]
             for _, make, _ in contenders:
                 make().fit(X[:64]).score_samples(X[:64])
         row = {}
         for name, make, _ in contenders:
-            seconds = []
-            for _ in range(repeats):  # the fastest of the repeats: the least disturbed
-                elapsed, scores = timed(_fit_and_score, make, X)
-                seconds.append(elapsed)
-            row[name] = (roc_auc_score(y, -scores), min(seconds))
+            aucs, total = [], 0.0
+            for X, y in sets:
+                seconds = []
+                for _ in range(repeats):  # the fastest of the repeats: the least disturbed
+                    elapsed, scores = timed(_fit_and_score, make, X)
+                    seconds.append(elapsed)
+                aucs.append(roc_auc_score(y, -scores))
+                total += min(seconds)
+            row[name] = (np.mean(aucs), total)
         results[group, data_name] = row
         aucs = by_seed[group, data_name] = {name: [auc] for name, (auc, _) in row.items()}
         for made in reseeded:
             for name, make in made.items():
-                aucs[name].append(roc_auc_score(y, -_fit_and_score(make, X)))
+                aucs[name].append(_mean_auc(make, sets))
         cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, *_ in contenders)
         print(f"{data_name:<26} {_HALVES[data_name]:<10} {cells}", flush=True)
     if not results:
@@ -275,7 +304,12 @@ def run_detection(groups=None, repeats=1, seeds=1):
             print(f"{label:<34} " + " ".join(f"{auc[n]:>{width}.3f}" for n in names))
             times = " ".join(f"{seconds[n]:>{width}.1f}" for n in names)
             print(f"{'  fit+score (s)':<34} {times}")
-            verdicts = [f"ours - {n}: {auc['ours'] - auc[n]:+.3f}" for n in names if n != "ours"]
+            verdicts = [
+                f"ours - {n}: {auc['ours'] - auc[n]:+.3f}"
+                f" (s.e. {_paired_error([r['ours'][0] - r[n][0] for r in rows]):.3f})"
+                for n in names
+                if n != "ours"
+            ]
             if "PyOD AutoEncoder" in seconds:
                 ratio = seconds["ours"] / seconds["PyOD AutoEncoder"]
                 verdicts.append(f"time ours / PyOD AutoEncoder {ratio:.2f} (target <= 0.33)")
@@ -328,7 +362,7 @@ def run_novelty(groups=None):
     print(f"{'data set':<26} {'half':<10} " + " ".join(f"{n:>22}" for n in contenders))
     flagged = {name: {} for name in contenders}
     sizes = []
-    for _, data_name, X, y in _group_files(groups, synthetic=False):
+    for _, data_name, [(X, y)] in _group_files(groups, synthetic=False):
         inliers = X[y == 0]
         if len(inliers) < 200:
             continue
