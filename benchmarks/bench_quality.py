@@ -274,15 +274,15 @@ def run_detection(groups=None, repeats=1, seeds=1):
                 make().fit(X[:64]).score_samples(X[:64])
         row = {}
         for name, make, _ in contenders:
-            aucs, total = [], 0.0
+            per_set, total = [], 0.0
             for X, y in sets:
                 seconds = []
                 for _ in range(repeats):  # the fastest of the repeats: the least disturbed
                     elapsed, scores = timed(_fit_and_score, make, X)
                     seconds.append(elapsed)
-                aucs.append(roc_auc_score(y, -scores))
+                per_set.append(roc_auc_score(y, -scores))
                 total += min(seconds)
-            row[name] = (np.mean(aucs), total)
+            row[name] = (np.mean(per_set), total)
         results[group, data_name] = row
         aucs = by_seed[group, data_name] = {name: [auc] for name, (auc, _) in row.items()}
         for made in reseeded:
