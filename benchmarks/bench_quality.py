@@ -229,9 +229,22 @@ def _fit_and_score(make, X):
     return make().fit(X).score_samples(X)
 
 
-def _mean_auc(make, sets):
-    """Mean ROC-AUC over ``sets`` of new detectors from ``make``, each fit on its set's X."""
-    return np.mean([roc_auc_score(y, -_fit_and_score(make, X)) for X, y in sets])
+def _mean_auc(make, sets, repeats=1):
+    """Mean ROC-AUC over ``sets`` of new detectors from ``make``, and their summed time.
+
+    Each detector is fit on its set's X and scores it; each set's time is the
+    fastest of ``repeats`` fits (the least disturbed; seeded, so the scores of
+    the repeats are the same).
+    """
+    aucs, total = [], 0.0
+    for X, y in sets:
+        seconds = []
+        for _ in range(repeats):
+            elapsed, scores = timed(_fit_and_score, make, X)
+            seconds.append(elapsed)
+        aucs.append(roc_auc_score(y, -scores))
+        total += min(seconds)
+    return np.mean(aucs), total
 
 
 def _paired_error(differences):
@@ -272,22 +285,12 @@ def run_detection(groups=None, repeats=1, seeds=1):
             X = sets[0][0]
             for _, make, _ in contenders:
                 make().fit(X[:64]).score_samples(X[:64])
-        row = {}
-        for name, make, _ in contenders:
-            per_set, total = [], 0.0
-            for X, y in sets:
-                seconds = []
-                for _ in range(repeats):  # the fastest of the repeats: the least disturbed
-                    elapsed, scores = timed(_fit_and_score, make, X)
-                    seconds.append(elapsed)
-                per_set.append(roc_auc_score(y, -scores))
-                total += min(seconds)
-            row[name] = (np.mean(per_set), total)
+        row = {name: _mean_auc(make, sets, repeats) for name, make, _ in contenders}
         results[group, data_name] = row
         aucs = by_seed[group, data_name] = {name: [auc] for name, (auc, _) in row.items()}
         for made in reseeded:
             for name, make in made.items():
-                aucs[name].append(_mean_auc(make, sets))
+                aucs[name].append(_mean_auc(make, sets)[0])
         cells = " ".join(f"{row[name][0]:>{width}.3f}" for name, *_ in contenders)
         print(f"{data_name:<26} {_HALVES[data_name]:<10} {cells}", flush=True)
     if not results:
