@@ -208,3 +208,28 @@ def test_fewer_rows_than_features_give_pca_s_axes():
     assert axes.total_variance == pytest.approx(X.var(axis=0, ddof=1).sum())
     for fraction in (0.5, 0.9, 0.99):
         assert axes.n_components_for(fraction) == PCA(fraction).fit(X).n_components_
+
+
+def test_the_code_gaussian_s_precision_and_whitening():
+    # the precision is the inverse of the codes' covariance (through its
+    # Cholesky factor), a whitening W has W @ W.T == precision, and a
+    # singular precision (a constant code, as saved models may hold) still
+    # gets one, and the neighbour distances are Mahalanobis distances
+    from sklearn_ae._scoring import LatentModel, _gaussian, _whitening
+
+    rng = np.random.RandomState(0)
+    codes = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 4))
+    support = rng.rand(200) < 0.7
+    mean, precision = _gaussian(codes, support)
+    np.testing.assert_allclose(mean, codes[support].mean(axis=0))
+    np.testing.assert_allclose(
+        precision, np.linalg.inv(np.cov(codes[support], rowvar=False)), rtol=1e-6
+    )
+    for matrix in (precision, np.diag([2.0, 1.0, 0.5, 0.0])):
+        whiten = _whitening(matrix)
+        np.testing.assert_allclose(whiten @ whiten.T, matrix, atol=1e-10)
+    model = LatentModel(mean, precision, 1.0, references=codes[:5], n_neighbors=1)
+    radius = np.exp(model._log_radius(codes[5:8]))
+    centred = codes[5:8, None, :] - codes[None, :5, :]
+    expected = np.einsum("qrf,fg,qrg->qr", centred, precision, centred).min(axis=1)
+    np.testing.assert_allclose(radius**2, expected, rtol=1e-8)
