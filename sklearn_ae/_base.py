@@ -407,19 +407,28 @@ class _BaseAutoencoder(
                 device=device,
             )
         # sparse X overflows exactly where its columns' extremes do
-        checked = column_extremes(X) if issparse(X) else X
+        X_std = self._float32_standardized(column_extremes(X) if issparse(X) else X, units)
+        if issparse(X):
+            return self._standardized_rows(X, mean, scale, device)
+        return torch.from_numpy(X_std).to(device)
+
+    def _float32_standardized(self, rows, units):
+        """``rows`` standardized in ``units``, as float32.
+
+        Raises the ValueError training would hit where a value lies beyond
+        float32's range once standardized.
+        """
+        mean, scale, _, _ = units
         with np.errstate(over="ignore"):  # an overflow is reported just below
-            X_std = self._standardized(checked, mean, scale, np.float32)
-        if not np.all(np.isfinite(X_std)):
+            rows = self._standardized(rows, mean, scale, np.float32)
+        if not np.all(np.isfinite(rows)):
             raise ValueError(
                 "X has values too large for float32 training "
                 + ("after standardization " if self.standardize else "")
                 + f"(beyond {np.finfo(np.float32).max:.1e} in absolute value). "
                 + ("Rescale those features." if self.standardize else "Use standardize='global'.")
             )
-        if issparse(X):
-            return self._standardized_rows(X, mean, scale, device)
-        return torch.from_numpy(X_std).to(device)
+        return rows
 
     def _noise_variance(self, net, X_std, units, *, running):
         """``noise_variance_`` of a variational decoder trained on ``X_std``, in X's units.

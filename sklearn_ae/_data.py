@@ -320,7 +320,9 @@ def column_extremes(X):
     row of ``X`` exactly when it overflows on these two.
     """
     extremes = (X.min(axis=0), X.max(axis=0))
-    return np.vstack([np.asarray(e.toarray(), dtype=np.float64).ravel() for e in extremes])
+    if issparse(X):
+        extremes = tuple(e.toarray() for e in extremes)
+    return np.vstack([np.asarray(e, dtype=np.float64).ravel() for e in extremes])
 
 
 def column_percentiles(X, q):

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import OutlierMixin
 
 from ._base import _atomic, _BaseAutoencoder
-from ._data import column_percentiles, column_std, issparse
+from ._data import column_extremes, column_percentiles, column_std, issparse
 from ._inference import _overflow_error
 from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
@@ -385,6 +385,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         a streamed memmap is kept whole (see ``_scoring.ppca_support``).
         """
         if not streamed and X.shape[1] <= _MAX_RESIDUAL_AXES_WIDTH:
+            # rows training would refuse are refused before the robust PCA,
+            # whose float64 products of such rows could overflow
+            self._float32_standardized(column_extremes(X), units)
             support = self._robust_support(X, units)
             if support is not None and not support.all() and self._can_split(support.sum()):
                 X = X[support]

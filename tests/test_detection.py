@@ -1,5 +1,7 @@
 """The detector's robust model: anomalies among the training rows, inliers in several modes."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.ensemble import IsolationForest
@@ -187,6 +189,19 @@ def test_unscaled_rows_beyond_float32_s_range_are_decomposed_in_float64():
     detector = AutoencoderOutlierDetector(standardize=False, random_state=0).fit(X)
     assert np.argmin(detector.score_samples(X)) == 0
     assert not detector.support_[0]
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (12, 3)], ids=["gram", "covariance"])
+def test_rows_beyond_float32_s_range_are_refused_before_the_robust_pca(shape):
+    # training refuses them anyway; the robust PCA's float64 products of
+    # such rows overflowed first, and numpy's warnings reached the user
+    X = np.zeros(shape)
+    X[0, 0] = 2e154
+    detector = AutoencoderOutlierDetector(standardize=False, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="too large for float32 training"):
+            detector.fit(X)
 
 
 def test_fewer_rows_than_features_give_pca_s_axes():
