@@ -108,7 +108,7 @@ def robust_support(terms_of, n_samples, support_fraction=None):
 
 
 def _gaussian(codes, support):
-    """Mean and precision of the support's codes (a pseudo-inverse, lightly ridged)."""
+    """Mean and precision of the support's codes (the inverse of a lightly ridged covariance)."""
     rows = codes[support]
     mean = rows.mean(axis=0)
     if len(rows) > 1:
@@ -123,7 +123,7 @@ def _inverse(matrix):
     """Inverse of a ridged covariance matrix, by its Cholesky factor.
 
     The ridge keeps every eigenvalue above the cutoff of a pseudo-inverse,
-    so the two agree; the factor costs about a third of an
+    so the two agree; the factor and its solve cost a third to a half of an
     eigendecomposition. A matrix it fails on (not finite, or not positive
     definite through rounding) gets the pseudo-inverse.
     """

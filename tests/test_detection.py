@@ -227,9 +227,9 @@ def test_fewer_rows_than_features_give_pca_s_axes():
 
 def test_the_code_gaussian_s_precision_and_whitening():
     # the precision is the inverse of the codes' covariance (through its
-    # Cholesky factor), a whitening W has W @ W.T == precision, and a
-    # singular precision (a constant code, as saved models may hold) still
-    # gets one, and the neighbour distances are Mahalanobis distances
+    # Cholesky factor), a whitening W has W @ W.T == precision, also for a
+    # singular precision (the eigenvector route), and the neighbour
+    # distances are Mahalanobis distances
     from sklearn_ae._scoring import LatentModel, _gaussian, _whitening
 
     rng = np.random.RandomState(0)
