@@ -23,7 +23,9 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The number of examples and their seed come from the profile that
+# tests/conftest.py loads: the same 50 examples on every run by default.
+SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 DTYPES = [np.float64, np.float32, np.float16, np.int64, np.int8, np.uint8, np.bool_]
 # Data within this magnitude must always be handled; beyond it, the overflow
 # errors below are allowed.
