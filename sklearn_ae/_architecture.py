@@ -260,16 +260,18 @@ class _ArchitectureMixin:
                     f"[{X.min()}, {X.max()}]. Scale X, e.g. with MinMaxScaler."
                 )
 
-    def _new_net(self, X_std, validation_fraction, seed, batch_size, device):
+    def _new_net(self, X_std, validation_fraction, seed, batch_size, device, rows_pca=None):
         """A new initialised net for standardized training rows ``X_std``, and its code size.
 
-        Call under ``_torch_seeded(seed, device)``: the module's weights are drawn there.
+        ``rows_pca``: None, or a callable returning the ``PrincipalAxes`` of
+        every row of ``X_std`` (see ``_training_rows``). Call under
+        ``_torch_seeded(seed, device)``: the module's weights are drawn there.
         """
         # PCA of the rows that training sees: a start fitted to the validation
         # rows too would beat every later epoch on them by having seen them.
-        principal_axes = functools.cache(
-            lambda: self._principal_axes(X_std, validation_fraction, seed)
-        )
+        if rows_pca is None or validation_fraction:
+            rows_pca = functools.partial(self._principal_axes, X_std, validation_fraction, seed)
+        principal_axes = functools.cache(rows_pca)
         n_components = self._check_n_components(X_std.shape, principal_axes)
         module = self._build_module(X_std.shape[1], n_components, principal_axes)
         return self._make_net(module, seed, batch_size, device).initialize(), n_components

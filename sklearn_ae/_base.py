@@ -329,7 +329,7 @@ class _BaseAutoencoder(
         units = self._training_units(X, resume=resume, incremental=incremental)
         device = self.device_ if resume else _resolve_device(self.device)
         batch_size = min(200, X.shape[0]) if self.batch_size == "auto" else self.batch_size
-        X_std = self._training_rows(X, units, device, batch_size, streamed=streamed)
+        X_std, rows_pca = self._training_rows(X, units, device, batch_size, streamed=streamed)
         seed = _draw_seed(self.random_state)
         early_stopping = self.early_stopping and not incremental
         validation_fraction = self.validation_fraction if early_stopping else None
@@ -339,7 +339,7 @@ class _BaseAutoencoder(
                 net, n_components = self._resumed_net(batch_size, seed), self.n_components_
             else:
                 net, n_components = self._new_net(
-                    X_std, validation_fraction, seed, batch_size, device
+                    X_std, validation_fraction, seed, batch_size, device, rows_pca
                 )
             net.validation_fraction = validation_fraction
             self._configure_net(net)
@@ -354,7 +354,7 @@ class _BaseAutoencoder(
             if not resume and validation_fraction and net.kept_start_ and not graph_start:
                 # no epoch beat the start, PCA of the training split, beyond
                 # chance: the model is PCA's solution on all the rows instead
-                all_rows = functools.partial(self._principal_axes, X_std)
+                all_rows = rows_pca or functools.partial(self._principal_axes, X_std)
                 self._init_linear_path(net.module_, n_components, all_rows)
             noise_variance = self._noise_variance(
                 net, X_std, units, running=incremental and resume
@@ -393,24 +393,28 @@ class _BaseAutoencoder(
         return mean, self._scale(var), var, n_seen
 
     def _training_rows(self, X, units, device, batch_size, *, streamed):
-        """The standardized float32 rows that training reads from validated ``X``.
+        """The standardized float32 rows that training reads from validated ``X``, and their PCA.
 
-        ``_Blocks`` of a ``streamed`` memmap (a whole number of batches per
-        block), ``_SparseRows`` of sparse ``X``, else one tensor on ``device``.
+        The rows: ``_Blocks`` of a ``streamed`` memmap (a whole number of
+        batches per block), ``_SparseRows`` of sparse ``X``, else one tensor
+        on ``device``. Their PCA: None, to be computed from them where needed
+        (``_principal_axes``), or a callable returning the ``PrincipalAxes``
+        of all these rows where a subclass has them already.
         """
         mean, scale, _, _ = units
         if streamed:
-            return _Blocks(
+            blocks = _Blocks(
                 X,
                 lambda rows: self._standardized(rows, mean, scale, np.float32),
                 block_rows=max(1, self._chunk_rows(X.shape[1]) // batch_size) * batch_size,
                 device=device,
             )
+            return blocks, None
         # sparse X overflows exactly where its columns' extremes do
         X_std = self._float32_standardized(column_extremes(X) if issparse(X) else X, units)
         if issparse(X):
-            return self._standardized_rows(X, mean, scale, device)
-        return torch.from_numpy(X_std).to(device)
+            return self._standardized_rows(X, mean, scale, device), None
+        return torch.from_numpy(X_std).to(device), None
 
     def _float32_standardized(self, rows, units):
         """``rows`` standardized in ``units``, as float32.

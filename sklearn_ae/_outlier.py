@@ -13,7 +13,7 @@ from ._data import column_extremes, column_percentiles, column_std, issparse
 from ._inference import _overflow_error
 from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
-from ._pca import PrincipalAxes
+from ._pca import PrincipalAxes, max_covariance_width
 from ._scoring import LatentModel, StandardizedRows, fit_latent_model, ppca_support
 from ._threads import on_one_blas_thread
 from ._validation import Interval, StrOptions, _fit_context
@@ -379,26 +379,34 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return median, scale**2, X.shape[0]
 
     def _training_rows(self, X, units, device, batch_size, *, streamed):
-        """The rows the network learns from: those a robust probabilistic PCA keeps.
+        """The rows the network learns from: those a robust probabilistic PCA keeps, and their PCA.
 
         Rows of at most 4096 features held in memory (dense or sparse);
         a streamed memmap is kept whole (see ``_scoring.ppca_support``).
+        The robust PCA has just decomposed the rows it keeps, to count their
+        axes, and the network's PCA start reads that decomposition instead
+        of decomposing the same rows again (see ``_kept_rows_pca``).
         """
-        if not streamed and X.shape[1] <= _MAX_RESIDUAL_AXES_WIDTH:
-            # rows training would refuse are refused before the robust PCA,
-            # whose float64 products of such rows could overflow
-            self._float32_standardized(column_extremes(X), units)
-            support = self._robust_support(X, units)
-            if support is not None and not support.all() and self._can_split(support.sum()):
-                X = X[support]
-        return super()._training_rows(X, units, device, batch_size, streamed=streamed)
+        if streamed or X.shape[1] > _MAX_RESIDUAL_AXES_WIDTH:
+            return super()._training_rows(X, units, device, batch_size, streamed=streamed)
+        # rows training would refuse are refused before the robust PCA,
+        # whose float64 products of such rows could overflow
+        self._float32_standardized(column_extremes(X), units)
+        support, rows = self._robust_support(X, units)
+        if support is None or not (support.all() or self._can_split(support.sum())):
+            return super()._training_rows(X, units, device, batch_size, streamed=streamed)
+        rows_pca = _kept_rows_pca(rows, support)
+        del rows  # its rows and matrices, before training copies the rows it keeps
+        if not support.all():
+            X = X[support]
+        X_std, _ = super()._training_rows(X, units, device, batch_size, streamed=streamed)
+        return X_std, rows_pca
 
     def _robust_support(self, X, units):
-        """``ppca_support`` of validated rows ``X`` scaled in ``units``.
+        """``ppca_support`` of validated rows ``X`` in ``units``, and the ``StandardizedRows``.
 
         Dense rows of at most 256 MiB in float64 are standardized once for
-        all its passes over them, and released before training copies the
-        rows it keeps; sparse rows are never densified whole.
+        all its passes over them; sparse rows are never densified whole.
         """
         mean, scale, _, _ = units
         step = self._chunk_rows(X.shape[1])
@@ -413,7 +421,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
         rows = StandardizedRows(chunks, X.shape)
         n_components, fraction = self._start_components(rows)
-        return ppca_support(rows, n_components, self.support_fraction, fraction)
+        return ppca_support(rows, n_components, self.support_fraction, fraction), rows
 
     def _can_split(self, n_rows):
         """Whether ``n_rows`` training rows leave both early-stopping splits non-empty.
@@ -678,6 +686,24 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         labels = np.ones(len(decision), dtype=int)
         labels[decision < 0] = -1
         return labels
+
+
+def _kept_rows_pca(rows, support):
+    """A callable returning the ``PrincipalAxes`` of the ``support`` rows of ``rows``, or None.
+
+    ``rows`` is the robust PCA's ``StandardizedRows``; the axes come from
+    its decomposition of those rows, in float32 (see
+    ``_scoring._SELECTION_DTYPE``): the network's weights are float32. None
+    for rows of more than ``max_covariance_width()`` features and at least
+    as many rows: ``PrincipalAxes`` computes only the leading axes of those.
+    """
+    n_samples, n_features = rows.n_samples, rows.n_features
+    if n_samples >= n_features > max_covariance_width():
+        return None
+    mean, variances, axes, basis = rows.pca(support)
+    return lambda: PrincipalAxes.from_decomposition(
+        int(support.sum()), mean, variances, axes, basis
+    )
 
 
 def _finite(scores):

@@ -139,6 +139,29 @@ class PrincipalAxes:
         self.variances = np.zeros(0)
         self.axes = np.zeros((0, n_features))
 
+    @classmethod
+    def from_decomposition(cls, n_samples, mean, variances, axes=None, basis=None):
+        """The PCA of rows already decomposed elsewhere, without a pass over them.
+
+        ``mean`` and ``variances`` (descending) as the attributes; either
+        ``axes``, the principal axes as rows, or for fewer rows than features
+        ``basis = (centred, vectors)``: the centred rows and the eigenvectors
+        of their Gram matrix each divided by the square root of its
+        eigenvalue (zero past the rank), as ``_from_gram`` keeps them. Float64
+        ndarrays.
+        """
+        self = cls.__new__(cls)
+        self._chunks = self._gram_of = None
+        self.truncated = self.capped = False
+        if axes is None:
+            centred, vectors = basis
+            self._basis = torch.from_numpy(centred), torch.from_numpy(vectors)
+            axes = np.zeros((0, len(mean)))
+        else:
+            self._basis = None
+        self._set(n_samples, *(torch.from_numpy(np.asarray(a)) for a in (mean, variances, axes)))
+        return self
+
     # -- narrow rows: the covariance matrix ------------------------------------
 
     def _covariance(self, first, rest):

@@ -63,8 +63,11 @@ _QUERY_CHUNK_SIZE = 2**19
 # sixteen would, but for rows tied to about 1e-6 and for axes whose variance
 # is below the largest's times float32's epsilon times the matrix's size
 # (left to the residual, as float64 leaves those below its own epsilon);
-# LAPACK's float32 eigensolver takes about half the time. Every estimate
-# kept (the network's PCA start, the score's statistics) is float64.
+# LAPACK's float32 eigensolver takes about half the time. The score's
+# statistics are float64. The network's PCA start reads the decomposition of
+# the rows kept (``StandardizedRows.pca``): its weights are float32, and a
+# second decomposition of the same rows in float64 cost a fifth of a fit on
+# a few hundred embeddings.
 _SELECTION_DTYPE = np.float32
 
 # Floor of the noise variance (standardized units), for models that
@@ -177,7 +180,9 @@ class StandardizedRows:
       as ``chunks()`` holds them.
 
     Either way the decomposition of every row is computed once: each fit of
-    ``ppca_support`` starts from it.
+    ``ppca_support`` starts from it. The last other one is kept too, so that
+    ``pca`` hands the rows ``ppca_support`` kept, just decomposed to count
+    their axes, to the network's PCA start without a second decomposition.
 
     Parameters
     ----------
@@ -192,6 +197,7 @@ class StandardizedRows:
         self.chunks = chunks
         self.n_samples, self.n_features = shape
         self._every_row = None  # the decomposition of every row, once computed
+        self._last = None  # (support, decomposition): the last other one
         self._every_sum = None  # the sums over every row (covariance route)
         self._gram = None
         if self.n_samples < self.n_features:
@@ -245,17 +251,19 @@ class StandardizedRows:
         mean = total / count
         return mean, (scatter - count * np.outer(mean, mean)) / max(count - 1, 1)
 
-    def _decomposition(self, support, vectors, centred=None):
-        """Descending eigenvalues, eigenvectors (or None) and mean of the support's rows.
+    def _decomposition(self, support, centred=None):
+        """Descending eigenvalues, eigenvectors and mean of the support's rows.
 
         Gram route: of the support's centred Gram matrix, whose eigenvalues
         are its scatter's (mean None); ``centred``, the first output of
         ``_centred_gram(support)`` when already formed. Covariance route: of
-        its covariance matrix. Every row's is computed once, with its vectors.
+        its covariance matrix. Every row's is kept, and the last other one.
         """
         every_row = bool(support.all())
         if every_row and self._every_row is not None:
             return self._every_row
+        if not every_row and self._last is not None and np.array_equal(self._last[0], support):
+            return self._last[1]
         if self._gram is not None:
             if centred is None:
                 matrix = self._centred_gram(support, rows=support)[0]
@@ -270,29 +278,55 @@ class StandardizedRows:
             narrow = matrix.astype(_SELECTION_DTYPE)
         if np.isfinite(narrow).all():
             matrix = narrow
-        if vectors or every_row:
-            values, eigenvectors = scipy.linalg.eigh(matrix, driver="evd", check_finite=False)
-            values = values[::-1].astype(np.float64)
-            eigenvectors = eigenvectors[:, ::-1].astype(np.float64)
-            # axes of (relatively) zero variance are rounding errors: left out
-            null = values <= values[0] * len(values) * np.finfo(matrix.dtype).eps
-            result = values, np.where(null, 0.0, eigenvectors), mean
-        else:
-            values = scipy.linalg.eigh(matrix, eigvals_only=True, driver="evd", check_finite=False)
-            result = values[::-1].astype(np.float64), None, mean
+        values, eigenvectors = scipy.linalg.eigh(matrix, driver="evd", check_finite=False)
+        values = values[::-1].astype(np.float64)
+        eigenvectors = eigenvectors[:, ::-1].astype(np.float64)
+        # axes of (relatively) zero variance are rounding errors: left out
+        null = values <= values[0] * len(values) * np.finfo(matrix.dtype).eps
+        result = values, np.where(null, 0.0, eigenvectors), mean
         if every_row:
             self._every_row = result
+        else:
+            self._last = support.copy(), result
         return result
 
     def n_components_for(self, fraction, support=None):
         """Fewest principal axes explaining ``fraction`` of the support's variance (all: None)."""
         if support is None:
             support = np.ones(self.n_samples, dtype=bool)
-        variances = np.maximum(self._decomposition(support, vectors=False)[0], 0.0)
+        variances = np.maximum(self._decomposition(support)[0], 0.0)
         total = variances.sum()
         if not total > 0:
             return 1
         return int(np.searchsorted(np.cumsum(variances) / total, fraction) + 1)
+
+    def pca(self, support):
+        """PCA of the support's rows, read from their (float32) decomposition.
+
+        Returns ``(mean, variances, axes, basis)``: the rows' mean, and their
+        variances along the principal axes (descending, ``n - 1`` degrees of
+        freedom). Covariance route: ``axes`` holds the axes as rows, ``basis``
+        is None. Gram route: ``axes`` is None and ``basis`` is ``(centred,
+        vectors)``: the support's rows centred on their mean, and the
+        eigenvectors of their Gram matrix each divided by the square root of
+        its eigenvalue (zero past the rank), so that the axes are the rows of
+        ``(centred.T @ vectors).T``, formed only for those asked for.
+        """
+        values, vectors, mean = self._decomposition(support)
+        values = np.maximum(values, 0.0)
+        if self._gram is None:  # the covariance's eigenvalues: the variances
+            return mean, values, vectors.T, None
+        variances = values / max(int(support.sum()) - 1, 1)  # the scatter's
+        kept, start = [], 0
+        for chunk in self.chunks():
+            kept.append(chunk[support[start : start + len(chunk)]])
+            start += len(chunk)
+        centred = np.vstack(kept)
+        mean = centred.mean(axis=0)
+        centred -= mean
+        positive = vectors.any(axis=0)  # see _decomposition
+        vectors = vectors / np.sqrt(np.where(positive, values, 1.0))
+        return mean, variances, None, (centred, vectors)
 
     def ppca_terms(self, support, n_components):
         """Every row's code and squared residual norm under the support's PCA.
@@ -302,7 +336,7 @@ class StandardizedRows:
         """
         if self._gram is not None:
             centred, means, mean_norm = self._centred_gram(support)
-            values, vectors, _ = self._decomposition(support, True, centred)
+            values, vectors, _ = self._decomposition(support, centred)
             values, vectors = values[:n_components], vectors[:, :n_components]
             # the axes are the support's centred rows times vectors / sqrt(values)
             positive = vectors.any(axis=0)  # see _decomposition
@@ -310,7 +344,7 @@ class StandardizedRows:
             codes = centred @ vectors
             squared = np.diag(self._gram) - 2.0 * means + mean_norm
             return codes, np.maximum(squared - np.einsum("ij,ij->i", codes, codes), 0.0)
-        _, vectors, mean = self._decomposition(support, vectors=True)
+        _, vectors, mean = self._decomposition(support)
         vectors = vectors[:, :n_components]
         axes = np.zeros((self.n_features, n_components))
         axes[:, : vectors.shape[1]] = vectors

@@ -180,6 +180,58 @@ def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
     assert rows.n_components_for(0.8) == PCA(0.8).fit(X).n_components_
 
 
+@pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
+def test_a_support_s_pca_is_read_from_its_decomposition(shape):
+    # the network's PCA start and residual axes read the robust PCA's
+    # decomposition of the rows it kept: they must be PCA's of those rows
+    from sklearn.decomposition import PCA
+
+    from sklearn_ae._pca import PrincipalAxes
+    from sklearn_ae._scoring import StandardizedRows
+
+    tolerance = 100 * np.finfo(np.float32).eps  # float32 decompositions, as above
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=shape) @ np.diag(np.linspace(3, 0.1, shape[1])) + 5.0
+    rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
+    support = rng.rand(len(X)) < 0.8
+    rows.n_components_for(0.9, support)  # decomposes the support, as ppca_support does
+    axes = PrincipalAxes.from_decomposition(support.sum(), *rows.pca(support))
+    reference = PCA().fit(X[support])
+    n_axes = min(X[support].shape) - 1
+    components, mean, variances = axes.components(n_axes)
+    largest = reference.explained_variance_[0]
+    np.testing.assert_allclose(mean, reference.mean_, atol=1e-5)
+    np.testing.assert_allclose(
+        variances, reference.explained_variance_[:n_axes], atol=tolerance * largest
+    )
+    # the leading axes, well separated, to float32's precision
+    np.testing.assert_allclose(components[:4], reference.components_[:4], atol=1e-4)
+    assert axes.total_variance == pytest.approx(X[support].var(axis=0, ddof=1).sum())
+    for fraction in (0.5, 0.9):
+        assert axes.n_components_for(fraction) == PCA(fraction).fit(X[support]).n_components_
+
+
+@pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
+def test_the_network_starts_from_the_robust_pca_s_decomposition(shape, monkeypatch):
+    # the robust PCA has decomposed the rows it keeps: a second pass over
+    # them for the network's PCA start would cost as much again (a fifth of
+    # a fit on a few hundred embeddings), for the same axes
+    from sklearn_ae import _base
+
+    def second_pass(*args, **kwargs):
+        raise AssertionError("the training rows were decomposed again")
+
+    monkeypatch.setattr(_base, "principal_axes_of", second_pass)
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(shape[0], 3)) @ rng.normal(size=(3, shape[1]))
+    X += 0.1 * rng.normal(size=shape)
+    detector = AutoencoderOutlierDetector(random_state=0, max_iter=1).fit(X)
+    assert not detector.support_.all()
+    # with a validation split, the start is the training split's PCA
+    with pytest.raises(AssertionError, match="decomposed again"):
+        AutoencoderOutlierDetector(random_state=0, max_iter=1, early_stopping=True).fit(X)
+
+
 def test_unscaled_rows_beyond_float32_s_range_are_decomposed_in_float64():
     # the robust PCA decomposes in float32; a Gram matrix of unscaled rows
     # whose entries float32 cannot hold (1e42 here) made LAPACK fail
