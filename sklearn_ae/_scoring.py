@@ -221,13 +221,19 @@ class StandardizedRows:
         cross -= (support_means - mean_norm)[None, :]
         return cross, means, mean_norm
 
+    def _rows_where(self, mask):
+        """The rows where the boolean ``mask`` is True, chunk by chunk."""
+        start = 0
+        for chunk in self.chunks():
+            yield chunk[mask[start : start + len(chunk)]]
+            start += len(chunk)
+
     def _sums(self, rows):
         """Count, sum and scatter ``x.T @ x`` of the rows where the mask ``rows`` is True."""
-        count, total, start = 0, np.zeros(self.n_features), 0
+        count, total = 0, np.zeros(self.n_features)
         scatter = np.zeros((self.n_features,) * 2)
-        for chunk in self.chunks():
-            kept = chunk[rows[start : start + len(chunk)]]
-            count, total, start = count + len(kept), total + kept.sum(axis=0), start + len(chunk)
+        for kept in self._rows_where(rows):
+            count, total = count + len(kept), total + kept.sum(axis=0)
             scatter += kept.T @ kept
         return count, total, scatter
 
@@ -317,11 +323,7 @@ class StandardizedRows:
         if self._gram is None:  # the covariance's eigenvalues: the variances
             return mean, values, vectors.T, None
         variances = values / max(int(support.sum()) - 1, 1)  # the scatter's
-        kept, start = [], 0
-        for chunk in self.chunks():
-            kept.append(chunk[support[start : start + len(chunk)]])
-            start += len(chunk)
-        centred = np.vstack(kept)
+        centred = np.vstack(list(self._rows_where(support)))
         mean = centred.mean(axis=0)
         centred -= mean
         positive = vectors.any(axis=0)  # see _decomposition
