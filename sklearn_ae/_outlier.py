@@ -42,6 +42,8 @@ _ROWS_PER_RESIDUAL_AXIS = 4
 # The robust PCA before training standardizes dense rows once (float64) while
 # they take at most this much memory, and reads them a chunk at a time at each
 # of its dozen passes; larger or sparse rows are standardized at every pass.
+# The score's statistics hold the training rows' squared residuals within the
+# same bound, and read them by a second pass past it.
 _MAX_HELD_BYTES = 2**28
 
 # The residual axes need the covariance of the features: computed up to this width.
@@ -128,12 +130,18 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     as probabilistic PCA does for the first two: the codes are modelled as a
     Gaussian and the residuals as isotropic Gaussian noise of variance
     ``noise_variance_``, and ``score_samples`` is minus half the sum of the
-    code's term and the squared residual norm divided by ``noise_variance_``.
-    The code's term is the larger of its squared Mahalanobis distance and a
-    neighbour density on the same scale: ``2 * n_components_`` times the log
-    distance to its ``n_neighbors_``-th nearest training code, shifted to
-    match the distances at the median. ``anomaly_score="reconstruction"``
-    scores by reconstruction error alone.
+    code's term and the residual's. The residual's term is the squared
+    residual norm divided by ``noise_variance_``, and the code's the larger
+    of its squared Mahalanobis distance and a neighbour density on the same
+    scale: ``2 * n_components_`` times the log distance to its
+    ``n_neighbors_``-th nearest training code, shifted to match the
+    distances at the median. Each squared norm is a sum over coordinates
+    (the residual's, and the code's along the principal axes of the codes'
+    covariance), in which a coordinate past ``huber_threshold_`` standard
+    deviations counts by Huber's rho, linearly instead of squared: an inlier
+    with one heavy-tailed coordinate then does not outrank anomalies that
+    deviate in several. ``anomaly_score="reconstruction"`` scores by
+    reconstruction error alone.
 
     The training rows hold the anomalies too, and a model fitted to all of
     them learns them (masking). So both steps are robust, as the minimum
@@ -227,8 +235,18 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         ``n_neighbors_``-th reference, in the Mahalanobis metric.
 
     latent_median_distance_ : float
-        Median over ``support_`` of the squared Mahalanobis distance: with
-        ``latent_log_radius_``, it puts the density on the distance's scale.
+        Median over ``support_`` of the squared Mahalanobis distance (with
+        Huber's rho): with ``latent_log_radius_``, it puts the density on the
+        distance's scale.
+
+    huber_threshold_ : float
+        The number of standard deviations past which a coordinate of the
+        code (along the principal axes of the codes' covariance) or of the
+        residual (in units of ``noise_variance_``) counts by Huber's rho: its
+        deviation ``u`` adds ``2 * t * |u| - t ** 2`` to the squared norm
+        instead of ``u ** 2``, for ``t = huber_threshold_``. 3.0: 0.27 % of
+        Gaussian coordinates lie beyond it. The robust fits rank rows by
+        the plain squares; only the score uses it.
 
     residual_axes_ : ndarray of shape (n_residual_axes, n_features_in_) or None
         With fewer than 4 training rows per feature, the leading
@@ -447,23 +465,42 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         fraction = self.n_components or _DEFAULT_VARIANCE_FRACTION
         return rows.n_components_for(fraction), fraction
 
-    def _codes_and_energy(self, X):
-        """Codes and squared residual norms of validated rows, float64."""
+    def _residual_width(self):
+        """The residual's dimensions: the features, or the ``residual_axes_``."""
+        axes = getattr(self, "residual_axes_", None)  # absent from models saved before it
+        return self.n_features_in_ if axes is None else len(axes)
+
+    def _codes_and_residuals(self, X, model=None, *, squares=False):
+        """Codes of validated rows and what their residuals give, float64.
+
+        By default each row's squared residual norm; with ``squares``, its
+        squared residual coordinates, of shape (n_samples,
+        ``_residual_width()``); with ``model`` (a ``LatentModel``), its
+        ``residual_term``. The coordinates are the features', or the
+        residual's along ``residual_axes_``.
+        """
         loss = self.net_.criterion_.loss
 
-        axes = getattr(self, "residual_axes_", None)  # absent from models saved before it
+        axes = getattr(self, "residual_axes_", None)
         if axes is not None:
             axes = torch.as_tensor(axes, dtype=torch.float64, device=self.net_.device)
 
-        def codes_and_energy(module, x):
+        def codes_and_residuals(module, x):
             codes = module.encode(x)
             residual = output_link(loss, module.decode(codes)).double() - x.double()
             if axes is not None:
                 residual = residual @ axes.T
-            return torch.cat([codes.double(), (residual**2).sum(1, keepdim=True)], dim=1)
+            squared = residual**2
+            if model is not None:
+                squared = model.residual_term(squared)[:, None]
+            elif not squares:
+                squared = squared.sum(1, keepdim=True)
+            return torch.cat([codes.double(), squared], dim=1)
 
-        out = self._map_rows(X, codes_and_energy, self.n_components_ + 1, np.float64)
-        return out[:, :-1], out[:, -1]
+        k = self.n_components_
+        width = self._residual_width() if squares else 1
+        out = self._map_rows(X, codes_and_residuals, k + width, np.float64)
+        return out[:, :k], (out[:, k:] if squares else out[:, k])
 
     @on_one_blas_thread
     def _scores(self, X):
@@ -478,7 +515,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 return (err + module.kl_divergence(x).double() / x.shape[1])[:, None]
 
             return -self._map_rows(X, negative_elbo, 1, np.float64)[:, 0]
-        return self._likelihood(*self._codes_and_energy(X))
+        model = self._latent_model()
+        codes, residual = self._codes_and_residuals(X, model)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
+            return _finite(-0.5 * model.terms(codes, residual))
 
     def _latent_model(self):
         """The fitted ``LatentModel``, from the fitted attributes."""
@@ -491,14 +531,10 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             *(
                 (self.n_neighbors_, self.latent_log_radius_, self.latent_median_distance_)
                 if references is not None
-                else ()
+                else (1, 0.0, 0.0)
             ),
+            huber_threshold=getattr(self, "huber_threshold_", None),  # None before it
         )
-
-    def _likelihood(self, codes, energy):
-        """The ``"likelihood"`` score of rows with these codes and residual energies."""
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            return _finite(-0.5 * self._latent_model().terms(codes, energy))
 
     def _check_family(self, X):
         super()._check_family(X)
@@ -531,10 +567,12 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
         self.residual_axes_ = self._residual_axes(X)
-        codes, energy = self._codes_and_energy(X)
-        width = self.n_features_in_ if self.residual_axes_ is None else len(self.residual_axes_)
+        width = self._residual_width()
+        held = 8 * X.shape[0] * (self.n_components_ + width) <= _MAX_HELD_BYTES
+        codes, residuals = self._codes_and_residuals(X, squares=held)
+        energy = residuals.sum(axis=1) if held else residuals
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            model, self.support_, terms = fit_latent_model(
+            model, self.support_, log_radius = fit_latent_model(
                 codes, energy, width - self.n_components_, self.support_fraction
             )
         self.latent_mean_, self.latent_precision_ = model.mean, model.precision
@@ -543,8 +581,14 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.n_neighbors_ = model.n_neighbors
         self.latent_log_radius_ = model.log_radius
         self.latent_median_distance_ = model.median_distance
+        self.huber_threshold_ = model.huber_threshold
         if self.anomaly_score == "likelihood":
-            scores = _finite(-0.5 * terms)
+            if held:
+                residual = model.residual_term(residuals)
+            else:
+                residual = self._codes_and_residuals(X, model)[1]
+            with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
+                scores = _finite(-0.5 * model.terms(codes, residual, log_radius))
         else:
             scores = self._scores(X)
         if self.contamination == "auto":

@@ -35,6 +35,20 @@ Mahalanobis distance (``-2 log`` of a density in ``n_components``
 dimensions is ``2 n_components log r`` up to a constant, matched at the
 support's median). The code's term is the larger of the two: far from the
 mean, or far from any group of training codes.
+
+Heavy tails. Both terms are sums of squared deviations, one per
+coordinate: the code's along the principal axes of the codes' covariance,
+in standard deviations, and the residual's along each of its coordinates,
+in units of the noise's. A Gaussian term lets one coordinate decide the
+sum, so where the inliers' deviations have heavier tails than a Gaussian
+(a feature the network reconstructs badly for a few ordinary rows, a
+skewed code), those inliers outrank anomalies that deviate moderately in
+several coordinates. So each coordinate counts by Huber's rho (Huber,
+1964), the ``-2 log`` density of Huber's least favourable distribution:
+the square of its deviation up to ``_HUBER_THRESHOLD`` standard
+deviations, growing linearly past it. A row far out in one coordinate
+still scores far out, and the score is the Gaussian one for every row
+whose coordinates all lie within the threshold.
 """
 
 from typing import NamedTuple
@@ -73,6 +87,29 @@ _SELECTION_DTYPE = np.float32
 # Floor of the noise variance (standardized units), for models that
 # reconstruct their training rows exactly.
 _MIN_NOISE_VARIANCE = 1e-6
+
+# Huber's rho replaces the square of a coordinate's deviation past this many
+# standard deviations: under the Gaussian model 0.27 % of the coordinates lie
+# beyond it, so the score is the Gaussian likelihood's for nearly every
+# inlier, and the threshold is the reweighting step's, 3 as well. On the
+# benchmark files' tuning half, thresholds of 1.345 (95 % efficiency at the
+# Gaussian), 2, 3 and 4 gave mean ROC-AUCs within 0.002 of one another in
+# every group.
+_HUBER_THRESHOLD = 3.0
+
+
+def huber(squared, threshold):
+    """Huber's rho of deviations given by their squares, in standard deviations.
+
+    ``u ** 2`` where ``|u| <= threshold``, ``2 * threshold * |u| -
+    threshold ** 2`` past it: continuous, with a continuous slope. Written
+    as ``min(|u|, t) * (2 |u| - min(|u|, t))``, which adds no rounding
+    error of ``u ** 2``'s size to the linear part (float32 included);
+    for ndarrays and torch tensors alike.
+    """
+    root = squared**0.5
+    clipped = root.clip(max=threshold)
+    return clipped * (2 * root - clipped)
 
 
 def robust_support(terms_of, n_samples, support_fraction=None):
@@ -422,11 +459,13 @@ def _ppca_support(rows, n_components, support_fraction):
 
 
 class LatentModel(NamedTuple):
-    """Robust probabilistic PCA over codes and residual energies, with a neighbour density.
+    """Robust probabilistic PCA over codes and residuals, with a neighbour density.
 
     ``fit_latent_model`` fits one; the estimator keeps its fields as fitted
     attributes and rebuilds it to score. ``references=None`` (models saved
-    before the neighbour density) scores by the Mahalanobis distance alone.
+    before the neighbour density) scores by the Mahalanobis distance alone,
+    and ``huber_threshold=None`` (models saved before Huber's rho) by
+    Gaussian terms.
 
     Attributes
     ----------
@@ -439,8 +478,11 @@ class LatentModel(NamedTuple):
     n_neighbors : int
         The neighbour whose distance measures the density.
     log_radius, median_distance : float
-        The support's median log neighbour distance and median squared
-        Mahalanobis distance: they put the density on the distance's scale.
+        The support's median log neighbour distance and median code
+        distance (``code_distance``): they put the density on the
+        distance's scale.
+    huber_threshold : float or None
+        Where Huber's rho takes over from the square (see ``huber``).
     """
 
     mean: np.ndarray
@@ -450,10 +492,39 @@ class LatentModel(NamedTuple):
     n_neighbors: int = 1
     log_radius: float = 0.0
     median_distance: float = 0.0
+    huber_threshold: float | None = None
 
-    def _log_radius(self, codes):
+    def _sum_of(self, squared):
+        """Sum over each row of its coordinates' squared deviations, or of their Huber's rho."""
+        if self.huber_threshold is not None:
+            squared = huber(squared, self.huber_threshold)
+        return squared.sum(axis=1)
+
+    def code_distance(self, codes, whiten=None):
+        """Squared Mahalanobis distance of each code, coordinate by coordinate as ``_sum_of``.
+
+        The coordinates are the code's along the principal axes of the
+        codes' covariance, in standard deviations (``_whitening``, or
+        ``whiten`` when already computed).
+        """
+        if self.huber_threshold is None:
+            return mahalanobis(codes, self.mean, self.precision)
+        if whiten is None:
+            whiten = _whitening(self.precision)
+        return self._sum_of(((codes - self.mean) @ whiten) ** 2)
+
+    def residual_term(self, squared):
+        """The residual's term of rows whose squared residual coordinates are ``squared``.
+
+        Each coordinate in units of the noise variance, summed by
+        ``_sum_of``: for ndarrays and torch tensors alike.
+        """
+        return self._sum_of(squared / self.noise_variance)
+
+    def _log_radius(self, codes, whiten=None):
         """Log Mahalanobis distance from each code to its ``n_neighbors``-th reference."""
-        whiten = _whitening(self.precision)
+        if whiten is None:
+            whiten = _whitening(self.precision)
         references = self.references @ whiten
         squared_norms = np.einsum("ij,ij->i", references, references)
         k = min(self.n_neighbors, len(references)) - 1
@@ -471,30 +542,36 @@ class LatentModel(NamedTuple):
             return 0.5 * np.log(np.maximum(radius, 0.0))
 
     def code_term(self, codes, log_radius=None):
-        """The code's outlyingness: the larger of its Mahalanobis and neighbour terms.
+        """The code's outlyingness: the larger of its distance and neighbour terms.
 
         ``log_radius``: the codes' ``_log_radius``, when already computed.
         """
-        distance = mahalanobis(codes, self.mean, self.precision)
+        whiten = None if self.huber_threshold is None else _whitening(self.precision)
+        distance = self.code_distance(codes, whiten)
         if self.references is None:
             return distance
         if log_radius is None:
-            log_radius = self._log_radius(codes)
+            log_radius = self._log_radius(codes, whiten)
         density = 2 * codes.shape[1] * (log_radius - self.log_radius)
         return np.maximum(distance, density + self.median_distance)
 
-    def terms(self, codes, energy, log_radius=None):
-        """Each row's outlyingness: ``-2`` times its log-likelihood, up to a constant."""
-        return self.code_term(codes, log_radius) + energy / self.noise_variance
+    def terms(self, codes, residual, log_radius=None):
+        """Each row's outlyingness: ``-2`` times its log-likelihood, up to a constant.
+
+        ``residual`` is the rows' ``residual_term``.
+        """
+        return self.code_term(codes, log_radius) + residual
 
 
 def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
     """The robust ``LatentModel`` of training ``codes`` and squared residual norms ``energy``.
 
     ``n_discarded`` is the residual's dimensions less the code's;
-    ``support_fraction`` as in ``robust_support``. Returns the model, its
-    support (the training rows its statistics were estimated on) and the
-    training rows' ``terms``.
+    ``support_fraction`` as in ``robust_support``. The robust fit ranks the
+    rows by Gaussian terms; the model scores with Huber's rho. Returns the
+    model, its support (the training rows its statistics were estimated on)
+    and the training codes' ``_log_radius`` (None without a neighbour
+    density), for their ``terms``.
     """
 
     def terms(support):
@@ -504,33 +581,33 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
 
     support = robust_support(terms, len(codes), support_fraction)
     mean, precision = _gaussian(codes, support)
-    model = LatentModel(mean, precision, _noise_variance(energy, support, n_discarded))
+    noise_variance = _noise_variance(energy, support, n_discarded)
+    model = LatentModel(mean, precision, noise_variance, huber_threshold=_HUBER_THRESHOLD)
     rows = np.flatnonzero(support)
     if len(rows) > _MAX_REFERENCE_ROWS:
         rows = rows[np.linspace(0, len(rows) - 1, _MAX_REFERENCE_ROWS).astype(np.intp)]
     model = model._replace(
         references=codes[rows], n_neighbors=max(1, int(np.ceil(np.sqrt(len(rows)))))
     )
-    radius = model._log_radius(codes)
+    whiten = _whitening(precision)
+    radius = model._log_radius(codes, whiten)
     log_radius = float(np.median(radius[support]))
     if not np.isfinite(log_radius):  # most rows repeat: no density to measure
-        model = model._replace(references=None)
-        return model, support, model.terms(codes, energy)
+        return model._replace(references=None), support, None
     model = model._replace(
         log_radius=log_radius,
-        median_distance=float(np.median(mahalanobis(codes[support], mean, precision))),
+        median_distance=float(np.median(model.code_distance(codes[support], whiten))),
     )
-    return model, support, model.terms(codes, energy, radius)
+    return model, support, radius
 
 
 def _whitening(precision):
-    """A matrix ``W`` with ``W @ W.T == precision``.
+    """A matrix ``W`` with ``W @ W.T == precision``: its eigenvectors, scaled.
 
-    Its Cholesky factor; for a precision that is only semi-definite, the
-    eigenvectors scaled by the square roots of their eigenvalues.
+    The eigenvectors scaled by the square roots of their eigenvalues (zero
+    for a negative one, from rounding): ``codes @ W`` gives the codes'
+    coordinates along the principal axes of their covariance, in standard
+    deviations, which Huber's rho reads one by one.
     """
-    try:
-        return np.linalg.cholesky(precision)
-    except np.linalg.LinAlgError:
-        values, vectors = np.linalg.eigh(precision)
-        return vectors * np.sqrt(np.clip(values, 0.0, None))
+    values, vectors = np.linalg.eigh(precision)
+    return vectors * np.sqrt(np.clip(values, 0.0, None))

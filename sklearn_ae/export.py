@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ._losses import reconstruction
-from ._scoring import _whitening
+from ._scoring import _whitening, huber
 from ._validation import check_is_fitted
 
 #: The first torch whose ``torch.onnx.export`` takes ``dynamo=True``.
@@ -48,16 +48,19 @@ class _ExportedPart(nn.Module):
         self.register_buffer("feature_mean", _float32(estimator.mean_))
         self.register_buffer("feature_scale", _float32(estimator.scale_))
         if part == "score_samples" and self.score == "likelihood":
-            self.register_buffer("latent_mean", _float32(estimator.latent_mean_))
-            self.register_buffer("latent_precision", _float32(estimator.latent_precision_))
-            self.noise_variance = float(estimator.noise_variance_)
+            latent = estimator._latent_model()
+            self.register_buffer("latent_mean", _float32(latent.mean))
+            self.register_buffer("latent_precision", _float32(latent.precision))
+            self.noise_variance = float(latent.noise_variance)
+            self.huber_threshold = latent.huber_threshold
             axes = getattr(estimator, "residual_axes_", None)
             self.register_buffer("residual_axes", None if axes is None else _float32(axes))
-            latent = estimator._latent_model()
+            # the codes along the principal axes of their covariance, in
+            # standard deviations: Huber's rho and the neighbour density read them
+            whiten = _whitening(latent.precision)
+            self.register_buffer("whiten", _float32(whiten))
             self.neighbors = latent.references is not None
             if self.neighbors:  # the neighbour density of ``_scoring.LatentModel``
-                whiten = _whitening(latent.precision)
-                self.register_buffer("whiten", _float32(whiten))
                 self.register_buffer("references", _float32(latent.references @ whiten))
                 self.n_neighbors = min(latent.n_neighbors, len(latent.references))
                 self.log_radius = latent.log_radius
@@ -82,9 +85,14 @@ class _ExportedPart(nn.Module):
         residual = self.module.decode(codes) - x
         if self.residual_axes is not None:
             residual = residual @ self.residual_axes.T
-        energy = (residual**2).sum(dim=1)
+        squared = residual**2 / self.noise_variance
         centred = codes - self.latent_mean
-        code_term = ((centred @ self.latent_precision) * centred).sum(dim=1)
+        if self.huber_threshold is None:  # saved before Huber's rho
+            residual_term = squared.sum(dim=1)
+            code_term = ((centred @ self.latent_precision) * centred).sum(dim=1)
+        else:
+            residual_term = huber(squared, self.huber_threshold).sum(dim=1)
+            code_term = huber((centred @ self.whiten) ** 2, self.huber_threshold).sum(dim=1)
         if self.neighbors:
             queries = codes @ self.whiten
             squared = ((queries[:, None, :] - self.references[None]) ** 2).sum(dim=2)
@@ -92,7 +100,7 @@ class _ExportedPart(nn.Module):
             log_radius = 0.5 * torch.log(radius)
             density = 2 * codes.shape[1] * (log_radius - self.log_radius)
             code_term = torch.maximum(code_term, density + self.median_distance)
-        return -0.5 * (code_term + energy / self.noise_variance)
+        return -0.5 * (code_term + residual_term)
 
 
 def to_onnx(estimator, part="encoder", *, path=None, opset_version=None):

@@ -280,8 +280,8 @@ def test_fewer_rows_than_features_give_pca_s_axes():
 def test_the_code_gaussian_s_precision_and_whitening():
     # the precision is the inverse of the codes' covariance (through its
     # Cholesky factor), a whitening W has W @ W.T == precision, also for a
-    # singular precision (the eigenvector route), and the neighbour
-    # distances are Mahalanobis distances
+    # singular precision, and the neighbour distances are Mahalanobis
+    # distances
     from sklearn_ae._scoring import LatentModel, _gaussian, _whitening
 
     rng = np.random.RandomState(0)
@@ -300,3 +300,86 @@ def test_the_code_gaussian_s_precision_and_whitening():
     centred = codes[5:8, None, :] - codes[None, :5, :]
     expected = np.einsum("qrf,fg,qrg->qr", centred, precision, centred).min(axis=1)
     np.testing.assert_allclose(radius**2, expected, rtol=1e-8)
+
+
+def test_huber_s_rho_is_the_square_within_the_threshold_and_linear_past_it():
+    import torch
+
+    from sklearn_ae._scoring import huber
+
+    u = np.array([0.0, 0.5, -2.0, 3.0, -4.0, 10.0, 1e6])
+    expected = np.where(np.abs(u) <= 3, u**2, 6 * np.abs(u) - 9)
+    np.testing.assert_allclose(huber(u**2, 3.0), expected, rtol=1e-12)
+    # torch alike, and float32 keeps the linear part exact far out
+    np.testing.assert_allclose(huber(torch.tensor(u**2), 3.0).numpy(), expected, rtol=1e-12)
+    far = huber(torch.tensor([1e12], dtype=torch.float32), 3.0)
+    assert float(far) == pytest.approx(6e6 - 9, rel=1e-6)
+    assert huber(np.array([np.inf]), 3.0)[0] == np.inf
+
+
+def _latent_model_of(seed=0):
+    """A ``LatentModel`` of 4-dimensional codes, and those codes."""
+    from sklearn_ae._scoring import LatentModel, _gaussian
+
+    rng = np.random.RandomState(seed)
+    codes = rng.normal(size=(300, 4)) @ rng.normal(size=(4, 4))
+    mean, precision = _gaussian(codes, np.ones(300, dtype=bool))
+    return LatentModel(mean, precision, 0.5, huber_threshold=3.0), codes
+
+
+def test_the_score_is_gaussian_while_every_coordinate_lies_within_the_threshold():
+    from sklearn_ae._scoring import _whitening, mahalanobis
+
+    model, codes = _latent_model_of()
+    within = np.all(np.abs((codes - model.mean) @ _whitening(model.precision)) <= 3, axis=1)
+    squares = 0.5 * np.random.RandomState(1).uniform(0, 8, size=(300, 6))  # each u**2 < 9
+    terms = model.terms(codes, model.residual_term(squares))
+    gaussian = mahalanobis(codes, model.mean, model.precision) + squares.sum(axis=1) / 0.5
+    assert within.sum() > 250
+    np.testing.assert_allclose(terms[within], gaussian[within], rtol=1e-10)
+    assert np.all(terms[~within] < gaussian[~within])
+
+
+def test_one_coordinate_far_out_counts_linearly():
+    # an inlier whose residual is far out in one coordinate (a heavy-tailed
+    # feature) scores as far out as its deviation, not as its square: below
+    # a row deviating by 3 noise standard deviations in each of 10 coordinates
+    model, _ = _latent_model_of()
+    one_far = np.zeros((1, 10))
+    one_far[0, 0] = 0.5 * 12.0**2  # 12 standard deviations in one coordinate
+    several = np.full((1, 10), 0.5 * 3.0**2)  # 3 in each of ten
+    assert model.residual_term(one_far)[0] == pytest.approx(2 * 3 * 12 - 9)
+    assert model.residual_term(several)[0] == pytest.approx(90)
+    assert model.residual_term(one_far)[0] < model.residual_term(several)[0]
+    assert model._replace(huber_threshold=None).residual_term(one_far)[0] > 90
+
+
+@pytest.mark.parametrize("held", [True, False])
+def test_the_training_rows_score_as_score_samples_scores_them(held, monkeypatch):
+    # the training rows' squared residuals are held for their scores where
+    # they fit in memory, and read again past it: the same scores either way
+    from sklearn_ae import _outlier
+
+    if not held:
+        monkeypatch.setattr(_outlier, "_MAX_HELD_BYTES", 0)
+    X, _ = _clustered_anomalies(0)
+    detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0)
+    labels = detector.fit_predict(X)
+    scores = detector.score_samples(X)
+    np.testing.assert_allclose(detector._fit_scores(X), scores, rtol=1e-10)
+    np.testing.assert_array_equal(labels, np.where(scores < detector.offset_, -1, 1))
+
+
+def test_a_model_saved_before_huber_s_rho_keeps_its_gaussian_score():
+    from sklearn_ae._scoring import mahalanobis
+
+    X, _ = _clustered_anomalies(0)
+    detector = AutoencoderOutlierDetector(random_state=0).fit(X)
+    del detector.huber_threshold_
+    model = detector._latent_model()
+    codes, energy = detector._codes_and_residuals(X)
+    distance = mahalanobis(codes, model.mean, model.precision)
+    density = 2 * codes.shape[1] * (model._log_radius(codes) - model.log_radius)
+    code_term = np.maximum(distance, density + model.median_distance)
+    expected = -0.5 * (code_term + energy / detector.noise_variance_)
+    np.testing.assert_allclose(detector.score_samples(X), expected, rtol=1e-10)
