@@ -42,8 +42,8 @@ _ROWS_PER_RESIDUAL_AXIS = 4
 # The robust PCA before training standardizes dense rows once (float64) while
 # they take at most this much memory, and reads them a chunk at a time at each
 # of its dozen passes; larger or sparse rows are standardized at every pass.
-# The score's statistics hold the training rows' squared residuals within the
-# same bound, and read them by a second pass past it.
+# The score's statistics hold dense training rows' squared residuals within
+# the same bound, and read them by a second pass past it or for sparse rows.
 _MAX_HELD_BYTES = 2**28
 
 # The residual axes need the covariance of the features: computed up to this width.
@@ -568,7 +568,8 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
         self.residual_axes_ = self._residual_axes(X)
         width = self._residual_width()
-        held = 8 * X.shape[0] * (self.n_components_ + width) <= _MAX_HELD_BYTES
+        # dense rows only: sparse rows' residuals would be their dense copy
+        held = not issparse(X) and 8 * X.shape[0] * (self.n_components_ + width) <= _MAX_HELD_BYTES
         codes, residuals = self._codes_and_residuals(X, squares=held)
         energy = residuals.sum(axis=1) if held else residuals
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
