@@ -531,7 +531,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             *(
                 (self.n_neighbors_, self.latent_log_radius_, self.latent_median_distance_)
                 if references is not None
-                else (1, 0.0, 0.0)
+                else ()
             ),
             huber_threshold=getattr(self, "huber_threshold_", None),  # None before it
         )

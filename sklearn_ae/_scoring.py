@@ -493,14 +493,18 @@ class LatentModel(NamedTuple):
     median_distance: float = 0.0
     huber_threshold: float | None = None
 
-    def _sum_of(self, squared):
-        """Sum over each row of its coordinates' squared deviations, or of their Huber's rho."""
+    def squared_norm(self, squared):
+        """Sum over each row of its coordinates' squared deviations, or of their Huber's rho.
+
+        ``squared``: the squared deviations in standard deviations, an
+        ndarray or a torch tensor of shape (n_rows, n_coordinates).
+        """
         if self.huber_threshold is not None:
             squared = huber(squared, self.huber_threshold)
         return squared.sum(axis=1)
 
     def code_distance(self, codes, whiten=None):
-        """Squared Mahalanobis distance of each code, coordinate by coordinate as ``_sum_of``.
+        """Squared Mahalanobis distance of each code, coordinate by coordinate as ``squared_norm``.
 
         The coordinates are the code's along the principal axes of the
         codes' covariance, in standard deviations (``_whitening``, or
@@ -510,15 +514,15 @@ class LatentModel(NamedTuple):
             return mahalanobis(codes, self.mean, self.precision)
         if whiten is None:
             whiten = _whitening(self.precision)
-        return self._sum_of(((codes - self.mean) @ whiten) ** 2)
+        return self.squared_norm(((codes - self.mean) @ whiten) ** 2)
 
     def residual_term(self, squared):
         """The residual's term of rows whose squared residual coordinates are ``squared``.
 
         Each coordinate in units of the noise variance, summed by
-        ``_sum_of``: for ndarrays and torch tensors alike.
+        ``squared_norm``: for ndarrays and torch tensors alike.
         """
-        return self._sum_of(squared / self.noise_variance)
+        return self.squared_norm(squared / self.noise_variance)
 
     def _log_radius(self, codes, whiten=None):
         """Log Mahalanobis distance from each code to its ``n_neighbors``-th reference."""

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ._losses import reconstruction
-from ._scoring import _whitening, huber
+from ._scoring import _whitening
 from ._validation import check_is_fitted
 
 #: The first torch whose ``torch.onnx.export`` takes ``dynamo=True``.
@@ -48,11 +48,8 @@ class _ExportedPart(nn.Module):
         self.register_buffer("feature_mean", _float32(estimator.mean_))
         self.register_buffer("feature_scale", _float32(estimator.scale_))
         if part == "score_samples" and self.score == "likelihood":
-            latent = estimator._latent_model()
+            latent = self.latent = estimator._latent_model()  # its terms, on tensors
             self.register_buffer("latent_mean", _float32(latent.mean))
-            self.register_buffer("latent_precision", _float32(latent.precision))
-            self.noise_variance = float(latent.noise_variance)
-            self.huber_threshold = latent.huber_threshold
             axes = getattr(estimator, "residual_axes_", None)
             self.register_buffer("residual_axes", None if axes is None else _float32(axes))
             # the codes along the principal axes of their covariance, in
@@ -85,14 +82,8 @@ class _ExportedPart(nn.Module):
         residual = self.module.decode(codes) - x
         if self.residual_axes is not None:
             residual = residual @ self.residual_axes.T
-        squared = residual**2 / self.noise_variance
-        centred = codes - self.latent_mean
-        if self.huber_threshold is None:  # saved before Huber's rho
-            residual_term = squared.sum(dim=1)
-            code_term = ((centred @ self.latent_precision) * centred).sum(dim=1)
-        else:
-            residual_term = huber(squared, self.huber_threshold).sum(dim=1)
-            code_term = huber((centred @ self.whiten) ** 2, self.huber_threshold).sum(dim=1)
+        residual_term = self.latent.residual_term(residual**2)
+        code_term = self.latent.squared_norm(((codes - self.latent_mean) @ self.whiten) ** 2)
         if self.neighbors:
             queries = codes @ self.whiten
             squared = ((queries[:, None, :] - self.references[None]) ** 2).sum(dim=2)
