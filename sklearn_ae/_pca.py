@@ -148,14 +148,16 @@ class PrincipalAxes:
         ``basis = (centred, vectors)``: the centred rows and the eigenvectors
         of their Gram matrix each divided by the square root of its
         eigenvalue (zero past the rank), as ``_from_gram`` keeps them. Float64
-        ndarrays.
+        ndarrays; the basis is kept in float32, as the decomposition it comes
+        from was computed (the detector's robust PCA, see
+        ``_scoring._SELECTION_DTYPE``): a float64 product of float32
+        eigenvectors would add no digits to the axes, and take twice the time.
         """
         self = cls.__new__(cls)
         self._chunks = self._gram_of = None
         self.truncated = self.capped = False
         if axes is None:
-            centred, vectors = basis
-            self._basis = torch.from_numpy(centred), torch.from_numpy(vectors)
+            self._basis = tuple(torch.from_numpy(a.astype(np.float32)) for a in basis)
             axes = np.zeros((0, len(mean)))
         else:
             self._basis = None
@@ -267,8 +269,11 @@ class PrincipalAxes:
     def _compute(self, n_axes):
         """Compute the leading ``n_axes`` axes (and, on wide rows, their variances)."""
         if self._basis is not None:  # fewer rows than features (see _from_gram)
+            # only the axes not formed yet: the network's start asks for the
+            # code's, the detector's residual axes for more
             centred, vectors = self._basis
-            self.axes = _signed((centred.T @ vectors[:, :n_axes]).T.cpu().numpy())
+            more = (centred.T @ vectors[:, len(self.axes) : n_axes]).T.cpu().numpy()
+            self.axes = np.concatenate([self.axes, _signed(more.astype(np.float64))])
             return
         n_features = len(self.mean)
         size = min(n_axes + _OVERSAMPLES, n_features)
