@@ -1,6 +1,6 @@
 """Quality of the default estimators against PCA, IsolationForest and PyOD.
 
-Three protocols, default parameters only (no per-data-set tuning):
+Five protocols, default parameters only (no per-data-set tuning):
 
 reduction
     Split each data set 50/50 (fixed seed), standardize on the training half, fit
@@ -49,6 +49,14 @@ novelty
     the same sizes (exchangeable training and new scores, simulated): the
     protocol's own limit.
 
+flags
+    What ``fit_predict`` flags with the default ``contamination="auto"``,
+    as a user first calls it: on every benchmark file and every draw of the
+    synthetic types, fit on all rows, the share of rows flagged against the
+    share of anomalies, and the F1 score of the flags, for IsolationForest
+    and ``AutoencoderOutlierDetector``; per file the mean over its draws,
+    then the median share and mean F1 per group half.
+
 Usage::
 
     python benchmarks/bench_quality.py              # reduction and detection
@@ -58,6 +66,7 @@ Usage::
     python benchmarks/bench_quality.py detection --seeds 5
     python benchmarks/bench_quality.py novelty
     python benchmarks/bench_quality.py bundled
+    python benchmarks/bench_quality.py flags
 
 ADBench files are read from ``../shared/datasets/adbench`` (or
 ``$SKLEARN_AE_DATASETS/adbench``); without them only the bundled data sets run.
@@ -87,7 +96,7 @@ from sklearn.datasets import (
 )
 from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
-from sklearn.metrics import roc_auc_score
+from sklearn.metrics import f1_score, roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
 from sklearn.preprocessing import StandardScaler
 
@@ -394,6 +403,56 @@ def run_novelty(groups=None):
         _print_exchangeable_limit(sizes, shares)
 
 
+def run_flags(groups=None):
+    """Share of rows flagged and F1 of ``fit_predict`` with ``contamination="auto"``."""
+    contenders = {
+        "IsolationForest": lambda: IsolationForest(random_state=SEED),
+        "ours": lambda: AutoencoderOutlierDetector(random_state=SEED),
+    }
+    print(
+        'fit_predict with contamination="auto", fit on all rows: share of the rows '
+        "flagged (anomalies: their share) and F1 of the flags; synthetic types: mean "
+        "over the draws"
+    )
+    cells = " ".join(f"{name + ' share':>22} {name + ' F1':>19}" for name in contenders)
+    print(f"{'data set':<26} {'half':<10} {'anomalies':>9} {cells}")
+    results = {}  # (group, data set): {name: (share, F1)}, and "anomalies": share
+    for group, data_name, sets in _group_files(groups):
+        row = {"anomalies": np.mean([y.mean() for _, y in sets])}
+        for name, make in contenders.items():
+            flags = [(make().fit_predict(X) == -1, y) for X, y in sets]
+            row[name] = (
+                np.mean([f.mean() for f, _ in flags]),
+                np.mean([f1_score(y, f) for f, y in flags]),
+            )
+        results[group, data_name] = row
+        cells = " ".join(f"{row[n][0]:>22.3f} {row[n][1]:>19.3f}" for n in contenders)
+        print(
+            f"{data_name:<26} {_HALVES[data_name]:<10} {row['anomalies']:>9.3f} {cells}",
+            flush=True,
+        )
+    if not results:
+        return
+    print("\nsummary: median share flagged (anomalies), mean F1")
+    summaries = [
+        (g, label, files)
+        for g in dict.fromkeys(g for g, _ in results)
+        for label, files in _summary_rows(results, g)
+    ]
+    summaries.append((None, "every data set", [name for _, name in results]))
+    for group, label, files in summaries:
+        rows = [r for (g, f), r in results.items() if f in files and group in (None, g)]
+        if not rows:
+            continue
+        anomalies = np.median([r["anomalies"] for r in rows])
+        verdicts = ", ".join(
+            f"{n} {np.median([r[n][0] for r in rows]):.3f}"
+            f" / F1 {np.mean([r[n][1] for r in rows]):.3f}"
+            for n in contenders
+        )
+        print(f"{label:<34} anomalies {anomalies:.3f}; {verdicts}")
+
+
 BUNDLED_SEEDS = range(5)
 
 
@@ -537,13 +596,13 @@ def main():
     parser.add_argument(
         "protocol",
         nargs="?",
-        choices=["reduction", "detection", "novelty", "bundled", "both"],
+        choices=["reduction", "detection", "novelty", "bundled", "flags", "both"],
     )
     parser.add_argument(
         "--groups",
         nargs="+",
         choices=GROUPS,
-        help="detection and novelty: only these groups of files",
+        help="detection, novelty and flags: only these groups of files",
     )
     parser.add_argument(
         "--repeats", type=int, default=1, help="detection: time the fastest of this many fits"
@@ -567,6 +626,8 @@ def main():
         run_novelty(args.groups)
     if args.protocol == "bundled":
         run_bundled()
+    if args.protocol == "flags":
+        run_flags(args.groups)
 
 
 if __name__ == "__main__":
