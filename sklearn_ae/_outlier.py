@@ -516,9 +516,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
 
             return -self._map_rows(X, negative_elbo, 1, np.float64)[:, 0]
         model = self._latent_model()
-        codes, residual = self._codes_and_residuals(X, model)
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            return _finite(-0.5 * model.terms(codes, residual))
+        return _likelihood(model, *self._codes_and_residuals(X, model))
 
     def _latent_model(self):
         """The fitted ``LatentModel``, from the fitted attributes."""
@@ -588,8 +586,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 residual = model.residual_term(residuals)
             else:
                 residual = self._codes_and_residuals(X, model)[1]
-            with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-                scores = _finite(-0.5 * model.terms(codes, residual, log_radius))
+            scores = _likelihood(model, codes, residual, log_radius)
         else:
             scores = self._scores(X)
         if self.contamination == "auto":
@@ -749,6 +746,12 @@ def _kept_rows_pca(rows, support):
     return lambda: PrincipalAxes.from_decomposition(
         int(support.sum()), mean, variances, axes, basis
     )
+
+
+def _likelihood(model, codes, residual, log_radius=None):
+    """The ``"likelihood"`` score of rows: minus half their ``LatentModel.terms``."""
+    with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
+        return _finite(-0.5 * model.terms(codes, residual, log_radius))
 
 
 def _finite(scores):
