@@ -25,6 +25,9 @@ detection
     group's files; with
     ``--seeds N`` a second summary averages the seeded detectors over
     ``random_state`` 0 to N - 1, with the range of the per-seed means.
+    ``--variant PARAM=VALUE ...`` adds a column for our detector with those
+    parameters (also in ``novelty``), to measure a setting the user guide
+    advises against the defaults.
 
 bundled
     scikit-learn's bundled classification data (breast cancer, wine, iris and
@@ -64,6 +67,7 @@ Usage::
     python benchmarks/bench_quality.py detection --groups classical embeddings
     python benchmarks/bench_quality.py detection --groups embeddings --repeats 3
     python benchmarks/bench_quality.py detection --seeds 5
+    python benchmarks/bench_quality.py detection --groups embeddings --variant standardize=global
     python benchmarks/bench_quality.py novelty
     python benchmarks/bench_quality.py bundled
     python benchmarks/bench_quality.py flags
@@ -73,6 +77,7 @@ ADBench files are read from ``../shared/datasets/adbench`` (or
 """
 
 import argparse
+import ast
 import warnings
 
 import numpy as np
@@ -154,10 +159,12 @@ def run_reduction():
     print(f"worst ratio on swiss roll / S-curve, k=2: {max(manifold_ratios):.3f} (target <= 0.40)")
 
 
-def detectors(seed=SEED):
+def detectors(seed=SEED, variant=None):
     """``(name, factory, seeded)`` of every detector compared, ours last; defaults throughout.
 
     ``seed`` is the ``random_state`` of the detectors that have one (``seeded``).
+    ``variant``, a dict of parameters (``--variant``), adds our detector with
+    them after the default one.
     """
     yield "IsolationForest", lambda: IsolationForest(random_state=seed), True
     if not have_pyod():
@@ -171,6 +178,29 @@ def detectors(seed=SEED):
         yield "PyOD KNN (std.)", lambda: _PyOD(KNN(), standardize=True), False
         yield "ECOD", lambda: _PyOD(ECOD()), False
     yield "ours", lambda: AutoencoderOutlierDetector(random_state=seed), True
+    if variant:
+        yield (
+            _variant_name(variant),
+            lambda: AutoencoderOutlierDetector(random_state=seed, **variant),
+            True,
+        )
+
+
+def _variant_name(variant):
+    """The column of our detector with the parameters ``variant``: "ours, key=value"."""
+    return "ours, " + ", ".join(f"{key}={value!r}" for key, value in variant.items())
+
+
+def _parse_variant(assignments):
+    """``--variant``'s ``key=value`` strings as a dict; values are Python literals or strings."""
+    variant = {}
+    for assignment in assignments or ():
+        key, _, text = assignment.partition("=")
+        try:
+            variant[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            variant[key] = text
+    return variant
 
 
 class _PyOD:
@@ -263,7 +293,7 @@ def _paired_error(differences):
     return np.std(differences, ddof=1) / np.sqrt(len(differences))
 
 
-def run_detection(groups=None, repeats=1, seeds=1):
+def run_detection(groups=None, repeats=1, seeds=1, variant=None):
     """ROC-AUC and fit+score time of every detector, per file and per group half.
 
     A synthetic data set's ROC-AUC is the mean over its draws, and its time
@@ -277,8 +307,9 @@ def run_detection(groups=None, repeats=1, seeds=1):
     With ``seeds`` above 1 the seeded detectors also run with ``random_state``
     1 to ``seeds - 1``, and a second summary gives each half's mean ROC-AUC
     averaged over the seeds, with the lowest and highest of the per-seed means.
+    ``variant`` adds a column, as ``detectors`` does.
     """
-    contenders = list(detectors())
+    contenders = list(detectors(variant=variant))
     width = max(len(name) for name, *_ in contenders) + 1
     header = " ".join(f"{name:>{width}}" for name, *_ in contenders)
     print(
@@ -286,7 +317,8 @@ def run_detection(groups=None, repeats=1, seeds=1):
         f"{MAX_ROWS} rows drawn with seed 0)\n{'data set':<26} {'half':<10} {header}"
     )
     reseeded = [  # per further seed, the factories of the seeded detectors
-        {n: make for n, make, seeded in detectors(seed) if seeded} for seed in range(1, seeds)
+        {n: make for n, make, seeded in detectors(seed, variant) if seeded}
+        for seed in range(1, seeds)
     ]
     results, by_seed = {}, {}
     for group, data_name, sets in _group_files(groups):
@@ -360,18 +392,26 @@ def _print_seed_summary(by_seed, names, seeds, width):
             print("  " + "; ".join(verdicts))
 
 
-def run_novelty(groups=None):
-    """Share of new inliers flagged: fit on half the inliers, predict the other half."""
+def run_novelty(groups=None, variant=None):
+    """Share of new inliers flagged: fit on half the inliers, predict the other half.
+
+    ``variant`` adds a column, as ``detectors`` does.
+    """
     shares = (0.05, 0.01)
     contenders = {
         "IsolationForest": lambda c: IsolationForest(contamination=c, random_state=SEED),
         "ours": lambda c: AutoencoderOutlierDetector(contamination=c, random_state=SEED),
     }
+    if variant:
+        contenders[_variant_name(variant)] = lambda c: AutoencoderOutlierDetector(
+            contamination=c, random_state=SEED, **variant
+        )
     print(
         "Novelty: fit on a random half of the inliers (seed 0), predict the other half;\n"
         "share flagged with contamination=0.05 / 0.01, files with at least 200 inliers"
     )
-    print(f"{'data set':<26} {'half':<10} " + " ".join(f"{n:>22}" for n in contenders))
+    width = max(22, *(len(name) + 1 for name in contenders))
+    print(f"{'data set':<26} {'half':<10} " + " ".join(f"{n:>{width}}" for n in contenders))
     flagged = {name: {} for name in contenders}
     sizes = []
     for _, data_name, [(X, y)] in _group_files(groups, synthetic=False):
@@ -386,7 +426,11 @@ def run_novelty(groups=None):
             flagged[name][data_name] = [
                 float(np.mean(make(c).fit(fit_rows).predict(new_rows) == -1)) for c in shares
             ]
-            cells.append("{:>14.3f} / {:.3f}".format(*flagged[name][data_name]))
+            cells.append(
+                "{:>{}.3f} / {:.3f}".format(
+                    flagged[name][data_name][0], width - 8, flagged[name][data_name][1]
+                )
+            )
         print(f"{data_name:<26} {_HALVES[data_name]:<10} " + " ".join(cells), flush=True)
     for name, per_file in flagged.items():
         for half in ("tuning", "confirming", None):
@@ -613,7 +657,15 @@ def main():
         default=1,
         help="detection: also average the seeded detectors over random_state 0 to SEEDS - 1",
     )
+    parser.add_argument(
+        "--variant",
+        nargs="+",
+        metavar="PARAM=VALUE",
+        help="detection and novelty: also run our detector with these parameters, "
+        "e.g. --variant standardize=global",
+    )
     args = parser.parse_args()
+    variant = _parse_variant(args.variant)
     warnings.filterwarnings("ignore", category=UserWarning)
     warnings.filterwarnings("ignore", message=".*hasn't converged.*")
     warnings.filterwarnings("ignore", message="Precision loss occurred")  # ECOD's skewness
@@ -621,9 +673,9 @@ def main():
         run_reduction()
         print()
     if args.protocol in (None, "both", "detection"):
-        run_detection(args.groups, args.repeats, args.seeds)
+        run_detection(args.groups, args.repeats, args.seeds, variant)
     if args.protocol == "novelty":
-        run_novelty(args.groups)
+        run_novelty(args.groups, variant)
     if args.protocol == "bundled":
         run_bundled()
     if args.protocol == "flags":

@@ -92,7 +92,10 @@ default="robust"
         detector differs from the transformer here because an anomaly shows
         in any feature, whatever its range: per-feature scales let a
         narrow-range feature's outliers count, and on the benchmark files'
-        tuning half robust per-feature scales ranked anomalies best.
+        tuning half robust per-feature scales ranked anomalies best. For
+        features of one kind, whose spread is part of their meaning (a
+        convolutional network's embeddings of photos), ``"global"`` ranked
+        them better (see the user guide's "Which to reach for").
         Reconstruction errors and scores are measured in the scaled units;
         ``inverse_transform`` returns original units.""",
     "init": """init : {"pca", "graph", "random"}, default="pca"

@@ -74,6 +74,25 @@ def test_detector_beats_isolation_forest_on_text_embeddings(adbench):
     assert min(ours) > 0.65
 
 
+@pytest.mark.parametrize("name", ["MVTec-AD_grid", "MVTec-AD_cable"], ids=["tuning", "confirming"])
+def test_one_scale_ranks_photo_embeddings_better(adbench, name):
+    """The user guide's advice for features of one kind: ``standardize="global"``.
+
+    ResNet-18 features of product photos: 0.667 -> 0.777 (grid) and 0.696 ->
+    0.781 (cable) in the benchmark, where quiet channels divided by their own
+    spread count as much as the busiest ones.
+    """
+    X, y = adbench(name)
+    aucs = [
+        roc_auc_score(
+            y, -AutoencoderOutlierDetector(random_state=0, **params).fit(X).score_samples(X)
+        )
+        for params in ({}, {"standardize": "global"})
+    ]
+    assert aucs[1] >= aucs[0] + 0.04
+    assert aucs[1] > 0.75
+
+
 @pytest.mark.parametrize("name", ["6_cardio", "40_vowels", "MVTec-AD_bottle"])
 def test_threshold_carries_over_to_new_inliers(adbench, name):
     """Fit on half the inliers: about ``contamination`` of the other half is flagged.
