@@ -426,11 +426,8 @@ def run_novelty(groups=None, variant=None):
             flagged[name][data_name] = [
                 float(np.mean(make(c).fit(fit_rows).predict(new_rows) == -1)) for c in shares
             ]
-            cells.append(
-                "{:>{}.3f} / {:.3f}".format(
-                    flagged[name][data_name][0], width - 8, flagged[name][data_name][1]
-                )
-            )
+            at_5, at_1 = flagged[name][data_name]
+            cells.append(f"{at_5:>{width - 8}.3f} / {at_1:.3f}")
         print(f"{data_name:<26} {_HALVES[data_name]:<10} " + " ".join(cells), flush=True)
     for name, per_file in flagged.items():
         for half in ("tuning", "confirming", None):
