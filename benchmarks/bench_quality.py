@@ -1,6 +1,6 @@
 """Quality of the default estimators against PCA, IsolationForest and PyOD.
 
-Five protocols, default parameters only (no per-data-set tuning):
+Six protocols, default parameters only (no per-data-set tuning):
 
 reduction
     Split each data set 50/50 (fixed seed), standardize on the training half, fit
@@ -60,6 +60,14 @@ flags
     and ``AutoencoderOutlierDetector``; per file the mean over its draws,
     then the median share and mean F1 per group half.
 
+small
+    Few rows, as a user's first table often has: from each classical and
+    larger file with at least twice ``--rows`` rows (default 100), five
+    samples of that many rows (seeds 0 to 4, anomalies in the file's own
+    share, at least 2), each fit on and scored as in ``detection``; mean
+    ROC-AUC over the samples, for IsolationForest and
+    ``AutoencoderOutlierDetector`` with their defaults.
+
 Usage::
 
     python benchmarks/bench_quality.py              # reduction and detection
@@ -71,6 +79,7 @@ Usage::
     python benchmarks/bench_quality.py novelty
     python benchmarks/bench_quality.py bundled
     python benchmarks/bench_quality.py flags
+    python benchmarks/bench_quality.py small --rows 100
 
 ADBench files are read from ``../shared/datasets/adbench`` (or
 ``$SKLEARN_AE_DATASETS/adbench``); without them only the bundled data sets run.
@@ -494,6 +503,72 @@ def run_flags(groups=None):
         print(f"{label:<34} anomalies {anomalies:.3f}; {verdicts}")
 
 
+SMALL_SEEDS = range(5)
+
+
+def _small_sample(X, y, rows, seed):
+    """``rows`` rows of ``(X, y)`` drawn with ``seed``, anomalies in X's own share (at least 2)."""
+    rng = np.random.RandomState(seed)
+    anomalies, inliers = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    n_anomalies = min(len(anomalies), max(2, int(round(rows * y.mean()))))
+    drawn = np.concatenate(
+        [
+            rng.choice(anomalies, n_anomalies, replace=False),
+            rng.choice(inliers, rows - n_anomalies, replace=False),
+        ]
+    )
+    return X[drawn], y[drawn]
+
+
+def run_small(groups=None, rows=100):
+    """Mean ROC-AUC on samples of ``rows`` rows of each tabular file, against IsolationForest."""
+    contenders = {
+        "IsolationForest": lambda seed: IsolationForest(random_state=seed),
+        "ours": lambda seed: AutoencoderOutlierDetector(random_state=seed),
+    }
+    print(
+        f"Small samples: {rows} rows of each classical and larger file (seeds "
+        f"{SMALL_SEEDS[0]}-{SMALL_SEEDS[-1]}), fit on all rows and score them; mean ROC-AUC"
+    )
+    print(
+        f"{'data set':<26} {'half':<10} {'features':>8} "
+        + " ".join(f"{n:>16}" for n in contenders)
+    )
+    tabular = [g for g in ("classical", "larger") if not groups or g in groups]
+    results = {}
+    for group, data_name, [(X, y)] in _group_files(tabular, synthetic=False):
+        if len(y) < 2 * rows:
+            continue
+        samples = [_small_sample(X, y, rows, seed) for seed in SMALL_SEEDS]
+        results[group, data_name] = row = {
+            name: np.mean(
+                [
+                    roc_auc_score(sy, -make(seed).fit(sX).score_samples(sX))
+                    for seed, (sX, sy) in zip(SMALL_SEEDS, samples, strict=True)
+                ]
+            )
+            for name, make in contenders.items()
+        }
+        cells = " ".join(f"{row[n]:>16.3f}" for n in contenders)
+        print(f"{data_name:<26} {_HALVES[data_name]:<10} {X.shape[1]:>8} {cells}", flush=True)
+    if not results:
+        return
+    print()
+    for group in dict.fromkeys(g for g, _ in results):
+        for label, files in _summary_rows(results, group):
+            found = [results[group, f] for f in files]
+            if not found:
+                continue
+            forest, ours = (np.mean([r[n] for r in found]) for n in contenders)
+            differences = [r["ours"] - r["IsolationForest"] for r in found]
+            print(
+                f"{label:<24} IsolationForest {forest:.3f}, ours {ours:.3f}; "
+                "ours - IsolationForest "
+                f"{np.mean(differences):+.3f} (s.e. {_paired_error(differences):.3f}), "
+                f"ahead on {sum(d >= 0 for d in differences)} of {len(found)}"
+            )
+
+
 BUNDLED_SEEDS = range(5)
 
 
@@ -637,7 +712,7 @@ def main():
     parser.add_argument(
         "protocol",
         nargs="?",
-        choices=["reduction", "detection", "novelty", "bundled", "flags", "both"],
+        choices=["reduction", "detection", "novelty", "bundled", "flags", "small", "both"],
     )
     parser.add_argument(
         "--groups",
@@ -661,6 +736,9 @@ def main():
         help="detection and novelty: also run our detector with these parameters, "
         "e.g. --variant standardize=global",
     )
+    parser.add_argument(
+        "--rows", type=int, default=100, help="small: the rows of each sample (default 100)"
+    )
     args = parser.parse_args()
     variant = _parse_variant(args.variant)
     warnings.filterwarnings("ignore", category=UserWarning)
@@ -677,6 +755,8 @@ def main():
         run_bundled()
     if args.protocol == "flags":
         run_flags(args.groups)
+    if args.protocol == "small":
+        run_small(args.groups, args.rows)
 
 
 if __name__ == "__main__":
