@@ -2,8 +2,8 @@
 
 The scripts reach into the package's private helpers to build exactly what
 ``fit`` builds; these runs catch a helper that moved before a benchmark session
-does. (``bench_quality.py`` runs for minutes; ``tests/test_quality.py`` guards
-the defaults it measures.)
+does. (``bench_quality.py`` runs for minutes, but for its ``small`` protocol on
+small samples; ``tests/test_quality.py`` guards the defaults it measures.)
 """
 
 import os
@@ -99,3 +99,15 @@ def test_bench_sparse_prints_its_table():
     assert "CSR matrix:" in out and "dense float32:" in out
     for contender in ("AutoencoderTransformer", "AutoencoderOutlierDetector", "PCA-arpack"):
         assert contender in out
+
+
+def test_bench_quality_small_compares_on_samples():
+    """``bench_quality.py small``: per file and per half, ours against IsolationForest."""
+    from sklearn_ae._testing import adbench_dir
+
+    if adbench_dir() is None:
+        pytest.skip("ADBench files not available")
+    out = _run("benchmarks/bench_quality.py", "small", "--groups", "classical", "--rows", "60")
+    assert "6_cardio" in out
+    assert "45_wine" in out  # 129 rows: at least twice 60
+    assert "classical, confirming" in out and "ours - IsolationForest" in out
