@@ -78,12 +78,12 @@ for name, model in [("autoencoder", detector), ("isolation forest", forest)]:
 # --------------------
 # The histogram shows the anomaly scores of the test rows (``-score_samples``)
 # by true label, and the dashed line the detector's threshold ``-offset_``: rows
-# right of it are predicted -1. The axis is logarithmic, as the scores are
-# heavy-tailed. The right panel explains the worst row: its reconstruction
-# error feature by feature.
+# right of it are predicted -1. The score is a robust z-score: 0 is the
+# median training row, and each unit a robust standard deviation. The right
+# panel explains the worst row: its reconstruction error feature by feature.
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-ReconstructionErrorDisplay.from_estimator(detector, X_test, y_test, ax=left, log_scale=True)
+ReconstructionErrorDisplay.from_estimator(detector, X_test, y_test, ax=left)
 worst = np.argmin(detector.score_samples(X_test))
 per_feature = detector.reconstruction_error(X_test[[worst]], per_feature=True)[0]
 right.bar(np.arange(X_test.shape[1]), per_feature)

@@ -93,7 +93,7 @@ This might lead to breaking code or invalid results. Use at your own risk.
 
 # The format of the saved state; raise it with an upgrade step in _UPGRADES when
 # a fitted attribute is added that older models lack.
-_STATE_FORMAT = 4
+_STATE_FORMAT = 5
 
 
 def _add_noise_variance(state, estimator):
@@ -137,8 +137,41 @@ def _add_latent_references(state, estimator):
         state.setdefault("support_", None)
 
 
+def _add_score_members(state, estimator):
+    """Format 4 -> 5: detectors saved before the one-scale member get none.
+
+    Their scores stay what they were: minus half the network member's
+    terms (``score_location_`` None).
+    """
+    if "latent_mean_" in state:
+        for name in _ONE_SCALE_ATTRIBUTES:
+            state.setdefault(name, None)
+
+
+# The detector's attributes of the one-scale member and of the members' combination.
+_ONE_SCALE_ATTRIBUTES = (
+    "one_scale_mean_",
+    "one_scale_",
+    "one_scale_components_",
+    "one_scale_residual_axes_",
+    "one_scale_latent_mean_",
+    "one_scale_latent_precision_",
+    "one_scale_noise_variance_",
+    "one_scale_latent_references_",
+    "one_scale_n_neighbors_",
+    "one_scale_latent_log_radius_",
+    "one_scale_latent_median_distance_",
+    "score_location_",
+    "score_spread_",
+)
+
 # Step k upgrades a state of format k to format k + 1 (in place).
-_UPGRADES = {1: _add_noise_variance, 2: _add_improvement_over_start, 3: _add_latent_references}
+_UPGRADES = {
+    1: _add_noise_variance,
+    2: _add_improvement_over_start,
+    3: _add_latent_references,
+    4: _add_score_members,
+}
 
 
 def upgrade_state(state, estimator):

@@ -49,6 +49,22 @@ the square of its deviation up to ``_HUBER_THRESHOLD`` standard
 deviations, growing linearly past it. A row far out in one coordinate
 still scores far out, and the score is the Gaussian one for every row
 whose coordinates all lie within the threshold.
+
+Two scalings. The detector scales each feature by its own spread, so that
+an anomaly shows in a narrow-range feature as well as in a wide one; but
+where the features are of one kind (a network's embeddings of photos or
+texts), their spreads are part of what is normal, and one scale for every
+feature ranks anomalies better. Neither choice holds for every data set,
+and no rule read from the data chose between them reliably (see the
+quality page). So the likelihood score has two members that see the
+same rows in the two scalings: the network's ``LatentModel`` in the
+per-feature scale, and ``OneScaleModel``, probabilistic PCA of the same
+support rows with one scale for every feature (the same Gaussian,
+neighbour density, isotropic noise and Huber's rho, on the leading axes
+that keep the same share of the variance; no network: a second network
+would double the cost of a fit). Each member's terms are put on a
+common scale by ``robust_z`` and the score averages them: a row gets the
+evidence of both scalings.
 """
 
 from typing import NamedTuple
@@ -566,7 +582,7 @@ class LatentModel(NamedTuple):
         return self.code_term(codes, log_radius) + residual
 
 
-def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
+def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=None):
     """The robust ``LatentModel`` of training ``codes`` and squared residual norms ``energy``.
 
     ``n_discarded`` is the residual's dimensions less the code's;
@@ -582,7 +598,8 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None):
         noise = _noise_variance(energy, support, n_discarded)
         return mahalanobis(codes, mean, precision) + energy / noise
 
-    support = robust_support(terms, len(codes), support_fraction)
+    if support is None:
+        support = robust_support(terms, len(codes), support_fraction)
     mean, precision = _gaussian(codes, support)
     noise_variance = _noise_variance(energy, support, n_discarded)
     model = LatentModel(mean, precision, noise_variance, huber_threshold=_HUBER_THRESHOLD)
@@ -614,3 +631,123 @@ def _whitening(precision):
     """
     values, vectors = np.linalg.eigh(precision)
     return vectors * np.sqrt(np.clip(values, 0.0, None))
+
+
+class OneScaleModel(NamedTuple):
+    """Probabilistic PCA of the training rows in one scale: the likelihood score's second member.
+
+    ``fit_one_scale_model`` fits one; the estimator keeps its fields as
+    fitted attributes. Rows are centred on ``mean`` and every feature is
+    divided by the one number ``scale``; their codes are their coordinates
+    along ``components``, and their residual is what those leave, measured
+    along ``residual_axes`` (None: along every feature), as the network's
+    is along ``residual_axes_``. ``latent`` models the codes and residuals
+    as ``LatentModel`` does, without a neighbour density.
+
+    Attributes
+    ----------
+    mean : ndarray of shape (n_features,)
+        Mean of the support's rows, in X's units.
+    scale : float
+        The one divisor of every feature.
+    components : ndarray of shape (n_components, n_features)
+        Leading principal axes of the support's scaled rows.
+    residual_axes : ndarray of shape (n_residual_axes, n_features) or None
+        The axes that follow them, or None.
+    latent : LatentModel
+        The codes' Gaussian and the residual's noise variance.
+    """
+
+    mean: np.ndarray
+    scale: float
+    components: np.ndarray
+    residual_axes: np.ndarray | None
+    latent: LatentModel
+
+    def coordinates(self, rows):
+        """Codes and residual coordinates of rows centred on ``mean`` and divided by ``scale``."""
+        codes = rows @ self.components.T
+        if self.residual_axes is not None:
+            return codes, rows @ self.residual_axes.T
+        return codes, rows - codes @ self.components
+
+    def terms(self, rows):
+        """``LatentModel.terms`` of rows centred on ``mean`` and divided by ``scale``."""
+        codes, residual = self.coordinates(rows)
+        return self.latent.terms(codes, self.latent.residual_term(residual**2))
+
+
+def fit_one_scale_model(rows, support, origin, scale, n_components, n_residual_axes=None):
+    """The ``OneScaleModel`` of the ``support`` rows of ``rows`` and every row's terms, or None.
+
+    ``rows`` is the ``StandardizedRows`` of ``(X - origin) / scale``, for a
+    single number ``scale``. The code has ``n_components`` axes, an int, or
+    as many as explain that share of the support's variance, a float; at
+    most the support's rank less one (a residual is left) and its size less
+    two (the codes' covariance is estimated). With ``n_residual_axes``, the
+    residual is measured within that many leading axes (at least one past
+    the code's, at most the rank). None where the support spans fewer than
+    two directions.
+    """
+    centre, _, axes, basis = rows.pca(support)
+    # null axes are zero (see _decomposition); the Gram route forms the
+    # axes it needs only, from the support's rows
+    rank = int(np.count_nonzero(basis[1].any(axis=0) if axes is None else axes.any(axis=1)))
+    if isinstance(n_components, float):
+        n_components = rows.n_components_for(n_components, support)
+    n_components = min(n_components, rank - 1, int(support.sum()) - 2)
+    if n_components < 1:
+        return None
+    width = None
+    if n_residual_axes is not None:
+        width = max(n_components + 1, min(n_residual_axes, rank))
+    if axes is None:
+        centred, vectors = basis
+        axes = (centred.T @ vectors[:, : width or n_components]).T
+    model = OneScaleModel(
+        origin + scale * centre,
+        scale,
+        axes[:n_components],
+        None if width is None else axes[n_components:width],
+        None,
+    )
+    codes, energy = np.empty((rows.n_samples, n_components)), np.empty(rows.n_samples)
+    start = 0
+    for chunk in rows.chunks():
+        stop = start + len(chunk)
+        codes[start:stop], residual = model.coordinates(chunk - centre)
+        energy[start:stop] = np.einsum("ij,ij->i", residual, residual)
+        start = stop
+    n_discarded = (rows.n_features if width is None else width) - n_components
+    latent, _, log_radius = fit_latent_model(codes, energy, n_discarded, support=support)
+    residual = np.concatenate(
+        [
+            latent.residual_term(model.coordinates(chunk - centre)[1] ** 2)
+            for chunk in rows.chunks()
+        ]
+    )
+    return model._replace(latent=latent), latent.terms(codes, residual, log_radius)
+
+
+def cube_root_location(terms):
+    """Median and robust spread of the cube roots of training rows' ``terms``.
+
+    The spread is 1.4826 times the median absolute deviation, or 1 where
+    that is zero. See ``robust_z``.
+    """
+    roots = np.cbrt(terms)
+    median = float(np.median(roots))
+    spread = float(1.4826 * np.median(np.abs(roots - median)))
+    return median, spread if spread > 0 else 1.0
+
+
+def robust_z(terms, location, spread):
+    """``terms`` put on a common scale: their cube roots' robust z-scores.
+
+    A sum of squared Gaussian deviations is chi-squared, and its cube root
+    is close to normal (Wilson and Hilferty, 1931), whatever the number of
+    coordinates: on that scale the median and 1.4826 times the median
+    absolute deviation of the training rows measure every member of the
+    score in the same units, robust standard deviations.
+    """
+    return (np.cbrt(terms) - location) / spread

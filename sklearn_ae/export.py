@@ -48,41 +48,69 @@ class _ExportedPart(nn.Module):
         self.register_buffer("feature_mean", _float32(estimator.mean_))
         self.register_buffer("feature_scale", _float32(estimator.scale_))
         if part == "score_samples" and self.score == "likelihood":
-            latent = self.latent = estimator._latent_model()  # its terms, on tensors
-            self.register_buffer("latent_mean", _float32(latent.mean))
+            self.latent = _ExportedLatent(estimator._latent_model())
             axes = getattr(estimator, "residual_axes_", None)
             self.register_buffer("residual_axes", None if axes is None else _float32(axes))
-            # the codes along the principal axes of their covariance, in
-            # standard deviations: Huber's rho and the neighbour density read them
-            whiten = _whitening(latent.precision)
-            self.register_buffer("whiten", _float32(whiten))
-            self.neighbors = latent.references is not None
-            if self.neighbors:  # the neighbour density of ``_scoring.LatentModel``
-                self.register_buffer("references", _float32(latent.references @ whiten))
-                self.n_neighbors = min(latent.n_neighbors, len(latent.references))
-                self.log_radius = latent.log_radius
-                self.median_distance = latent.median_distance
+            one_scale = estimator._one_scale_model()
+            self.one_scale = None if one_scale is None else _ExportedOneScale(one_scale)
+            location = getattr(estimator, "score_location_", None)  # None: saved before it
+            self.register_buffer("location", None if location is None else _float32(location))
+            spread = None if location is None else estimator.score_spread_
+            self.register_buffer("spread", None if spread is None else _float32(spread))
 
     def forward(self, x):
         if self.part == "decoder":
             return self.module.decode(x) * self.feature_scale + self.feature_mean
-        x = (x - self.feature_mean) / self.feature_scale
         if self.part == "score_samples":
             return self._score_samples(x)
+        x = (x - self.feature_mean) / self.feature_scale
         codes = self.module.encode(x)
         if self.part == "encoder":
             return codes
         return self.module.decode(codes) * self.feature_scale + self.feature_mean
 
-    def _score_samples(self, x):
-        """``AutoencoderOutlierDetector._scores`` of standardized rows, in torch."""
+    def _score_samples(self, rows):
+        """``AutoencoderOutlierDetector._scores`` of raw rows, in torch."""
+        x = (rows - self.feature_mean) / self.feature_scale
         if self.score == "reconstruction":
             return -((reconstruction(self.module, x) - x) ** 2).mean(dim=1)
         codes = self.module.encode(x)
         residual = self.module.decode(codes) - x
         if self.residual_axes is not None:
             residual = residual @ self.residual_axes.T
-        residual_term = self.latent.residual_term(residual**2)
+        members = [self.latent.terms(codes, residual**2)]
+        if self.location is None:
+            return -0.5 * members[0]
+        if self.one_scale is not None:
+            members.append(self.one_scale.terms(rows))
+        # ``_scoring.robust_z``: the terms are non-negative
+        terms = torch.stack(members, dim=1).clamp(min=0.0)
+        return -((terms ** (1.0 / 3.0) - self.location) / self.spread).mean(dim=1)
+
+
+class _ExportedLatent(nn.Module):
+    """``_scoring.LatentModel.terms`` in torch, for the exported graph.
+
+    The codes are read along the principal axes of their covariance, in
+    standard deviations (``_whitening``): Huber's rho and the neighbour
+    density read them so.
+    """
+
+    def __init__(self, latent):
+        super().__init__()
+        self.latent = latent  # its squared norms, on tensors
+        self.register_buffer("latent_mean", _float32(latent.mean))
+        whiten = _whitening(latent.precision)
+        self.register_buffer("whiten", _float32(whiten))
+        self.neighbors = latent.references is not None
+        if self.neighbors:
+            self.register_buffer("references", _float32(latent.references @ whiten))
+            self.n_neighbors = min(latent.n_neighbors, len(latent.references))
+            self.log_radius = latent.log_radius
+            self.median_distance = latent.median_distance
+
+    def terms(self, codes, residual_squares):
+        """Each row's code term plus residual term."""
         code_term = self.latent.squared_norm(((codes - self.latent_mean) @ self.whiten) ** 2)
         if self.neighbors:
             queries = codes @ self.whiten
@@ -91,7 +119,30 @@ class _ExportedPart(nn.Module):
             log_radius = 0.5 * torch.log(radius)
             density = 2 * codes.shape[1] * (log_radius - self.log_radius)
             code_term = torch.maximum(code_term, density + self.median_distance)
-        return -0.5 * (code_term + residual_term)
+        return code_term + self.latent.residual_term(residual_squares)
+
+
+class _ExportedOneScale(nn.Module):
+    """``_scoring.OneScaleModel.terms`` of raw rows in torch, for the exported graph."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.register_buffer("one_scale_mean", _float32(model.mean))
+        self.scale = float(model.scale)
+        self.register_buffer("components", _float32(model.components))
+        axes = model.residual_axes
+        self.register_buffer("residual_axes", None if axes is None else _float32(axes))
+        self.latent = _ExportedLatent(model.latent)
+
+    def terms(self, rows):
+        """Each raw row's terms under the one-scale member."""
+        z = (rows - self.one_scale_mean) / self.scale
+        codes = z @ self.components.T
+        if self.residual_axes is None:
+            residual = z - codes @ self.components
+        else:
+            residual = z @ self.residual_axes.T
+        return self.latent.terms(codes, residual**2)
 
 
 def to_onnx(estimator, part="encoder", *, path=None, opset_version=None):

@@ -35,22 +35,21 @@ def _clustered_anomalies(seed, n_inliers=600, share=0.05):
 def test_clustered_anomalies_among_the_training_rows_are_not_learned():
     """Masking: fit on all rows, anomalies included, and still rank them first.
 
-    Measured on seeds 0-2: 1.000 each with the robust fit, 1.000, 0.884 and
-    0.893 when every row trains the network and the score
-    (``support_fraction=1.0``), and 0.15-0.48 for IsolationForest.
+    Measured on seeds 0-2: 1.000 each, and 0.15-0.48 for IsolationForest,
+    which isolates the tight group no sooner than the inliers. (Before the
+    one-scale member, ``support_fraction=1.0`` ranked them 1.000, 0.884 and
+    0.893; with it, 1.000, 1.000 and 0.998.)
     """
-    robust, every_row = [], []
+    robust, forest = [], []
     for seed in range(3):
         X, y = _clustered_anomalies(seed)
         detector = AutoencoderOutlierDetector(random_state=0)
         robust.append(_auc(detector, X, y))
         # the anomalies are left out of the score's statistics
         assert not detector.support_[y == 1].any()
-        every_row.append(
-            _auc(AutoencoderOutlierDetector(random_state=0, support_fraction=1.0), X, y)
-        )
+        forest.append(_auc(IsolationForest(random_state=0), X, y))
     assert min(robust) > 0.98
-    assert np.mean(every_row) < np.mean(robust) - 0.03
+    assert max(forest) < 0.6  # the group does mask itself
 
 
 def test_rows_between_two_inlier_clusters_are_anomalies():
@@ -376,6 +375,7 @@ def test_a_model_saved_before_huber_s_rho_keeps_its_gaussian_score():
     X, _ = _clustered_anomalies(0)
     detector = AutoencoderOutlierDetector(random_state=0).fit(X)
     del detector.huber_threshold_
+    detector.score_location_ = None  # saved before the members were combined
     model = detector._latent_model()
     codes, energy = detector._codes_and_residuals(X)
     distance = mahalanobis(codes, model.mean, model.precision)

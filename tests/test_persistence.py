@@ -284,3 +284,26 @@ def test_models_saved_before_improvement_over_start_get_none(X):
     loaded.__setstate__(state)
     assert loaded.improvement_over_start_ is None
     _assert_same_outputs(est, loaded, X)
+
+
+def test_a_detector_saved_before_the_one_scale_member_keeps_its_scores(X):
+    """A format-4 state (no one-scale member) scores by the network's member alone, as it did."""
+    from sklearn_ae._persistence import _ONE_SCALE_ATTRIBUTES
+
+    est = AutoencoderOutlierDetector(**FAST).fit(X)
+    assert est.one_scale_components_ is not None and len(est.score_location_) == 2
+    state = est.__getstate__()
+    for name in _ONE_SCALE_ATTRIBUTES:
+        del state[name]
+    state["_format"] = 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loaded = AutoencoderOutlierDetector.__new__(AutoencoderOutlierDetector)
+        loaded.__setstate__(state)
+    assert all(getattr(loaded, name) is None for name in _ONE_SCALE_ATTRIBUTES)
+    model = est._latent_model()
+    codes, residual = est._codes_and_residuals(est._validated(X), model)
+    np.testing.assert_allclose(
+        loaded.score_samples(X), -0.5 * model.terms(codes, residual), rtol=1e-12
+    )
+    assert loaded.fit(X).one_scale_components_ is not None  # a refit adds the member

@@ -143,6 +143,10 @@ def test_reconstruction_error_display_threshold_at_offset(anomaly_score, contami
 def test_reconstruction_error_display_by_label_and_log_scale(contaminated):
     X, y = contaminated
     detector = _quiet_fit(AutoencoderOutlierDetector(**FAST), X)
+    # the likelihood score is a z-score: a log axis would drop half the rows
+    with pytest.raises(ValueError, match="log_scale=True needs positive errors"):
+        ReconstructionErrorDisplay.from_estimator(detector, X, y, log_scale=True)
+    detector = _quiet_fit(AutoencoderOutlierDetector(anomaly_score="reconstruction", **FAST), X)
     display = ReconstructionErrorDisplay.from_estimator(detector, X, y, log_scale=True, bins=20)
     counts = [sum(p.get_height() for p in hist) for hist in display.hists_]
     assert counts == [192, 8]

@@ -78,9 +78,10 @@ def test_detector_beats_isolation_forest_on_text_embeddings(adbench):
 def test_one_scale_ranks_photo_embeddings_better(adbench, name):
     """The user guide's advice for features of one kind: ``standardize="global"``.
 
-    ResNet-18 features of product photos: 0.667 -> 0.777 (grid) and 0.696 ->
-    0.781 (cable) in the benchmark, where quiet channels divided by their own
-    spread count as much as the busiest ones.
+    ResNet-18 features of product photos: 0.703 -> 0.777 (grid) and 0.740 ->
+    0.781 (cable), where quiet channels divided by their own spread count as
+    much as the busiest ones in the network's member of the default score
+    (its one-scale member took the default from 0.667 and 0.696).
     """
     X, y = adbench(name)
     aucs = [
@@ -89,7 +90,7 @@ def test_one_scale_ranks_photo_embeddings_better(adbench, name):
         )
         for params in ({}, {"standardize": "global"})
     ]
-    assert aucs[1] >= aucs[0] + 0.04
+    assert aucs[1] >= aucs[0] + 0.02
     assert aucs[1] > 0.75
 
 

@@ -99,7 +99,9 @@ class ReconstructionErrorDisplay:
 
         log_scale : bool, default=False
             Whether the error axis is logarithmic (bins of equal width in log
-            scale), which suits heavy-tailed errors.
+            scale), which suits heavy-tailed errors. It needs positive errors:
+            reconstruction errors, not the detector's likelihood score, a
+            robust z-score centred on the training rows' median.
 
         hist_kwargs : dict, default=None
             Keyword arguments of ``ax.hist``.
@@ -117,7 +119,11 @@ class ReconstructionErrorDisplay:
         errors = np.asarray(self.errors, dtype=np.float64)
         low, high = errors.min(), errors.max()
         if log_scale:
-            low = max(low, np.finfo(np.float64).tiny)
+            if not low > 0:
+                raise ValueError(
+                    "log_scale=True needs positive errors; the smallest is "
+                    f"{low:.3g}. Plot the likelihood score with log_scale=False."
+                )
             edges = np.geomspace(low, max(high, low * 1.001), bins + 1)
             ax.set_xscale("log")
         else:
