@@ -18,11 +18,11 @@ from ._scoring import (
     LatentModel,
     OneScaleModel,
     StandardizedRows,
+    combined_score,
     cube_root_location,
     fit_latent_model,
     fit_one_scale_model,
     ppca_support,
-    robust_z,
 )
 from ._threads import on_one_blas_thread
 from ._validation import Interval, StrOptions, _fit_context
@@ -684,7 +684,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             )
 
     def _combined(self, members):
-        """The likelihood score: minus the mean of the members' ``robust_z``.
+        """The likelihood score of rows: ``combined_score`` of the members' terms.
 
         ``members`` holds the rows' terms under the network's
         ``LatentModel`` and, where fitted, the ``OneScaleModel``'s. Models
@@ -694,13 +694,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
             if location is None:
                 return _finite(-0.5 * members[0])
-            z = [
-                robust_z(terms, centre, spread)
-                for terms, centre, spread in zip(
-                    members, location, self.score_spread_, strict=True
-                )
-            ]
-            return _finite(-np.mean(z, axis=0))
+            return _finite(combined_score(members, location, self.score_spread_))
 
     def _latent_model(self, prefix=""):
         """A fitted ``LatentModel``, from the fitted attributes.

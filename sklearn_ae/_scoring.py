@@ -751,3 +751,13 @@ def robust_z(terms, location, spread):
     score in the same units, robust standard deviations.
     """
     return (np.cbrt(terms) - location) / spread
+
+
+def combined_score(members, location, spread):
+    """The likelihood score of rows: minus the mean over the members of their ``robust_z``.
+
+    ``members`` holds each member's terms of the rows; ``location`` and
+    ``spread`` its training rows' ``cube_root_location``.
+    """
+    z = [robust_z(t, c, s) for t, c, s in zip(members, location, spread, strict=True)]
+    return -np.mean(z, axis=0)

@@ -68,6 +68,43 @@ def test_rows_between_two_inlier_clusters_are_anomalies():
     assert roc_auc_score(y_new, -detector.score_samples(X_new)) > 0.95
 
 
+def _one_kind_with_quiet_features(seed, n_inliers=600, n_anomalies=30):
+    """Five busy features on a plane of two factors, fifteen quiet ones of pure noise.
+
+    The anomalies lie 4 units off the plane in the busy features: far out
+    against those features' residual noise (0.5), small against their
+    spread (about 10). Divided by its own spread, each quiet feature's
+    noise counts as much as a busy feature: per-feature scales bury the
+    anomalies in it, one scale for every feature shows them.
+    """
+    rng = np.random.RandomState(seed)
+    n = n_inliers + n_anomalies
+    mixing = rng.normal(size=(2, 5))
+    busy = 5 * rng.normal(size=(n, 2)) @ mixing + 0.5 * rng.normal(size=(n, 5))
+    plane, _ = np.linalg.qr(mixing.T)
+    off = rng.normal(size=5)
+    off -= plane @ (plane.T @ off)
+    busy[n_inliers:] += 4.0 * off / np.linalg.norm(off)
+    X = np.hstack([busy, 0.1 * rng.normal(size=(n, 15))])
+    return X, np.r_[np.zeros(n_inliers), np.ones(n_anomalies)]
+
+
+def test_anomalies_seen_in_one_scale_only_are_found():
+    """The one-scale member: features of one kind, anomalies buried by per-feature scales.
+
+    Measured on seeds 0-2: 0.998, 0.997 and 0.994; the network's member
+    alone (per-feature scales) 0.633, 0.542 and 0.495, IsolationForest
+    0.549, 0.517 and 0.521.
+    """
+    ours, forest = [], []
+    for seed in range(3):
+        X, y = _one_kind_with_quiet_features(seed)
+        ours.append(_auc(AutoencoderOutlierDetector(random_state=0), X, y))
+        forest.append(_auc(IsolationForest(random_state=0), X, y))
+    assert min(ours) > 0.95
+    assert max(forest) < 0.7  # the anomalies are not extreme in any feature
+
+
 @pytest.mark.parametrize("support_fraction", [None, 0.75, 1.0])
 def test_support_fraction_sets_the_rows_the_statistics_are_fitted_on(support_fraction):
     X, _ = _clustered_anomalies(0)
