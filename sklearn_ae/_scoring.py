@@ -587,7 +587,9 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=
 
     ``n_discarded`` is the residual's dimensions less the code's;
     ``support_fraction`` as in ``robust_support``. The robust fit ranks the
-    rows by Gaussian terms; the model scores with Huber's rho. Returns the
+    rows by Gaussian terms; the model scores with Huber's rho. A given
+    ``support`` (a boolean mask of the rows) is used as it is, without a
+    robust fit: the one-scale member's is the network member's. Returns the
     model, its support (the training rows its statistics were estimated on)
     and the training codes' ``_log_radius`` (None without a neighbour
     density), for their ``terms``.
@@ -642,7 +644,7 @@ class OneScaleModel(NamedTuple):
     along ``components``, and their residual is what those leave, measured
     along ``residual_axes`` (None: along every feature), as the network's
     is along ``residual_axes_``. ``latent`` models the codes and residuals
-    as ``LatentModel`` does, without a neighbour density.
+    as the network's ``LatentModel`` does, neighbour density included.
 
     Attributes
     ----------
@@ -655,7 +657,8 @@ class OneScaleModel(NamedTuple):
     residual_axes : ndarray of shape (n_residual_axes, n_features) or None
         The axes that follow them, or None.
     latent : LatentModel
-        The codes' Gaussian and the residual's noise variance.
+        The codes' Gaussian and neighbour density, and the residual's noise
+        variance.
     """
 
     mean: np.ndarray
