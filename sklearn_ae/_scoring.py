@@ -549,14 +549,20 @@ class LatentModel(NamedTuple):
         k = min(self.n_neighbors, len(references)) - 1
         radius = np.empty(len(codes))
         rows = max(1, _QUERY_CHUNK_SIZE // len(references))
+        # one buffer for every chunk, filled and partitioned in place: with a
+        # fresh distance matrix per chunk, and np.partition's copy of it, 5300
+        # codes against 2000 references took four times as long on a machine
+        # where new memory is slow to map
+        squared = np.empty((min(rows, len(codes)), len(references)))
+        cross = -2.0 * references.T
         for start in range(0, len(codes), rows):
             queries = codes[start : start + rows] @ whiten
-            squared = (
-                np.einsum("ij,ij->i", queries, queries)[:, None]
-                - 2.0 * queries @ references.T
-                + squared_norms
-            )
-            radius[start : start + len(queries)] = np.partition(squared, k, axis=1)[:, k]
+            chunk = squared[: len(queries)]
+            np.matmul(queries, cross, out=chunk)
+            chunk += np.einsum("ij,ij->i", queries, queries)[:, None]
+            chunk += squared_norms
+            chunk.partition(k, axis=1)
+            radius[start : start + len(queries)] = chunk[:, k]
         with np.errstate(divide="ignore"):  # a duplicate of k references: log 0
             return 0.5 * np.log(np.maximum(radius, 0.0))
 
