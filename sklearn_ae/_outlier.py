@@ -533,11 +533,16 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             for start in range(0, X.shape[0], step):
                 yield self._standardized(X[start : start + step], mean, scale, np.float64)
 
-        if not issparse(X) and 8 * X.shape[0] * X.shape[1] <= _MAX_HELD_BYTES:
+        if self._holds_rows(X):
             held = self._standardized(X, mean, scale, np.float64)
             chunks = lambda: (held[i : i + step] for i in range(0, len(held), step))  # noqa: E731
 
         return StandardizedRows(chunks, X.shape)
+
+    @staticmethod
+    def _holds_rows(X):
+        """Whether validated rows ``X`` are dense and their float64 copy at most 256 MiB."""
+        return not issparse(X) and 8 * X.shape[0] * X.shape[1] <= _MAX_HELD_BYTES
 
     def _can_split(self, n_rows):
         """Whether ``n_rows`` training rows leave both early-stopping splits non-empty.
@@ -655,6 +660,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             scale,
             n_components,
             None if axes is None else len(axes),
+            hold_residuals=self._holds_rows(X),
         )
 
     def _set_one_scale_model(self, model):

@@ -120,8 +120,16 @@ def huber(squared, threshold):
     threshold ** 2`` past it: continuous, with a continuous slope. Written
     as ``min(|u|, t) * (2 |u| - min(|u|, t))``, which adds no rounding
     error of ``u ** 2``'s size to the linear part (float32 included);
-    for ndarrays and torch tensors alike.
+    for ndarrays and torch tensors alike (an ndarray's in place of its
+    root: one array instead of five, the same numbers).
     """
+    if isinstance(squared, np.ndarray):
+        root = np.sqrt(squared)
+        clipped = np.minimum(root, threshold)
+        root *= 2
+        root -= clipped
+        root *= clipped
+        return root
     root = squared**0.5
     clipped = root.clip(max=threshold)
     return clipped * (2 * root - clipped)
@@ -402,9 +410,11 @@ class StandardizedRows:
         vectors = vectors[:, :n_components]
         axes = np.zeros((self.n_features, n_components))
         axes[:, : vectors.shape[1]] = vectors
-        codes, energy = [], []
+        codes, energy, buffer = [], [], None
         for chunk in self.chunks():
-            centred = chunk - mean
+            if buffer is None or len(buffer) < len(chunk):  # see LatentModel._log_radius
+                buffer = np.empty_like(chunk)
+            centred = np.subtract(chunk, mean, out=buffer[: len(chunk)])
             code = centred @ axes
             codes.append(code)
             energy.append(
@@ -686,7 +696,9 @@ class OneScaleModel(NamedTuple):
         return self.latent.terms(codes, self.latent.residual_term(residual**2))
 
 
-def fit_one_scale_model(rows, support, origin, scale, n_components, n_residual_axes=None):
+def fit_one_scale_model(
+    rows, support, origin, scale, n_components, n_residual_axes=None, hold_residuals=False
+):
     """The ``OneScaleModel`` of the ``support`` rows of ``rows`` and every row's terms, or None.
 
     ``rows`` is the ``StandardizedRows`` of ``(X - origin) / scale``, for a
@@ -696,7 +708,9 @@ def fit_one_scale_model(rows, support, origin, scale, n_components, n_residual_a
     two (the codes' covariance is estimated). With ``n_residual_axes``, the
     residual is measured within that many leading axes (at least one past
     the code's, at most the rank). None where the support spans fewer than
-    two directions.
+    two directions. With ``hold_residuals``, the squared residual
+    coordinates of the pass that measures their energy are kept for the
+    terms, at most the rows' own size in memory, instead of computed again.
     """
     centre, _, axes, basis = rows.pca(support)
     # null axes are zero (see _decomposition); the Gram route forms the
@@ -721,20 +735,18 @@ def fit_one_scale_model(rows, support, origin, scale, n_components, n_residual_a
         None,
     )
     codes, energy = np.empty((rows.n_samples, n_components)), np.empty(rows.n_samples)
-    start = 0
+    held, start = [], 0
     for chunk in rows.chunks():
         stop = start + len(chunk)
         codes[start:stop], residual = model.coordinates(chunk - centre)
         energy[start:stop] = np.einsum("ij,ij->i", residual, residual)
+        if hold_residuals:
+            held.append(residual**2)
         start = stop
     n_discarded = (rows.n_features if width is None else width) - n_components
     latent, _, log_radius = fit_latent_model(codes, energy, n_discarded, support=support)
-    residual = np.concatenate(
-        [
-            latent.residual_term(model.coordinates(chunk - centre)[1] ** 2)
-            for chunk in rows.chunks()
-        ]
-    )
+    squares = held or (model.coordinates(chunk - centre)[1] ** 2 for chunk in rows.chunks())
+    residual = np.concatenate([latent.residual_term(square) for square in squares])
     return model._replace(latent=latent), latent.terms(codes, residual, log_radius)
 
 

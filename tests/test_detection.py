@@ -216,6 +216,32 @@ def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
     assert rows.n_components_for(0.8) == PCA(0.8).fit(X).n_components_
 
 
+@pytest.mark.parametrize("n_residual_axes", [None, 6], ids=["every-axis", "leading-axes"])
+def test_the_one_scale_member_holds_its_residuals_or_computes_them_again(n_residual_axes):
+    # rows too large to hold are read twice: the same model and terms
+    from sklearn_ae._scoring import StandardizedRows, fit_one_scale_model
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 12)) @ np.diag(np.linspace(3, 0.1, 12))
+    support = rng.rand(len(X)) < 0.8
+    fits = [
+        fit_one_scale_model(
+            StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape),
+            support,
+            np.zeros(12),
+            1.0,
+            0.9,
+            n_residual_axes,
+            hold_residuals=hold,
+        )
+        for hold in (False, True)
+    ]
+    (model, terms), (held_model, held_terms) = fits
+    np.testing.assert_array_equal(held_terms, terms)
+    np.testing.assert_array_equal(held_model.latent.noise_variance, model.latent.noise_variance)
+    assert np.isfinite(terms).all()
+
+
 @pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
 def test_a_support_s_pca_is_read_from_its_decomposition(shape):
     # the network's PCA start and residual axes read the robust PCA's
