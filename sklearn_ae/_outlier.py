@@ -540,9 +540,13 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         return StandardizedRows(chunks, X.shape)
 
     @staticmethod
-    def _holds_rows(X):
-        """Whether validated rows ``X`` are dense and their float64 copy at most 256 MiB."""
-        return not issparse(X) and 8 * X.shape[0] * X.shape[1] <= _MAX_HELD_BYTES
+    def _holds_rows(X, width=None):
+        """Whether ``width`` float64 columns (all: None) of validated rows ``X`` are held whole.
+
+        They are where ``X`` is dense and they take at most 256 MiB.
+        """
+        width = X.shape[1] if width is None else width
+        return not issparse(X) and 8 * X.shape[0] * width <= _MAX_HELD_BYTES
 
     def _can_split(self, n_rows):
         """Whether ``n_rows`` training rows leave both early-stopping splits non-empty.
@@ -755,7 +759,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         self.residual_axes_ = self._residual_axes(X)
         width = self._residual_width()
         # dense rows only: sparse rows' residuals would be their dense copy
-        held = not issparse(X) and 8 * X.shape[0] * (self.n_components_ + width) <= _MAX_HELD_BYTES
+        held = self._holds_rows(X, self.n_components_ + width)
         codes, residuals = self._codes_and_residuals(X, squares=held)
         energy = residuals.sum(axis=1) if held else residuals
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
