@@ -268,7 +268,7 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         not set aside.
 
     latent_references_ : ndarray of shape (n_references, n_components_) or None
-        Codes of at most 2000 rows of ``support_``, evenly spaced: the
+        Codes of at most 1000 rows of ``support_``, evenly spaced: the
         neighbours of the density term. None when most rows repeat one
         another, where the term is left out.
 
