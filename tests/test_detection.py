@@ -216,6 +216,21 @@ def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
     assert rows.n_components_for(0.8) == PCA(0.8).fit(X).n_components_
 
 
+def test_the_robust_pca_s_sums_hold_rows_beyond_float32_s_range():
+    # the scatter of each chunk is formed in float32, where rows allow it:
+    # entries of 1e25 overflow float32's products, and float64 takes over
+    from sklearn_ae._scoring import StandardizedRows
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 6)) * np.array([1.0, 2.0, 1e25, 0.5, 1.0, 3.0])
+    rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
+    support = rng.rand(len(X)) < 0.5
+    mean, covariance = rows._moments(support)
+    assert np.isfinite(covariance).all()
+    np.testing.assert_allclose(mean, X[support].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(covariance, np.cov(X[support], rowvar=False), rtol=1e-10)
+
+
 @pytest.mark.parametrize("n_residual_axes", [None, 6], ids=["every-axis", "leading-axes"])
 def test_the_one_scale_member_holds_its_residuals_or_computes_them_again(n_residual_axes):
     # rows too large to hold are read twice: the same model and terms
