@@ -91,9 +91,10 @@ _MAX_REFERENCE_ROWS = 1000
 # Numbers in one chunk's query x reference distance matrix (4 MiB of float64).
 _QUERY_CHUNK_SIZE = 2**19
 
-# The robust fits' decompositions are computed in float32: they only rank the
-# rows to choose a support, which float32's seven digits do as float64's
-# sixteen would, but for rows tied to about 1e-6 and for axes whose variance
+# The robust fits' decompositions (and the covariance route's scatter
+# matrices) are computed in float32: they only rank the rows to choose a
+# support, which float32's seven digits do as float64's sixteen would, but
+# for rows tied to about 1e-6 and for axes whose variance
 # is below the largest's times float32's epsilon times the matrix's size
 # (left to the residual, as float64 leaves those below its own epsilon);
 # LAPACK's float32 eigensolver takes about half the time. The score's
