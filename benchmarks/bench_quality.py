@@ -74,6 +74,7 @@ Usage::
     python benchmarks/bench_quality.py reduction    # one of them
     python benchmarks/bench_quality.py detection --groups classical embeddings
     python benchmarks/bench_quality.py detection --groups embeddings --repeats 3
+    python benchmarks/bench_quality.py detection --groups embeddings semantic --repeats 3 --file-times
     python benchmarks/bench_quality.py detection --seeds 5
     python benchmarks/bench_quality.py detection --groups embeddings --variant standardize=global
     python benchmarks/bench_quality.py novelty
@@ -302,7 +303,7 @@ def _paired_error(differences):
     return np.std(differences, ddof=1) / np.sqrt(len(differences))
 
 
-def run_detection(groups=None, repeats=1, seeds=1, variant=None):
+def run_detection(groups=None, repeats=1, seeds=1, variant=None, file_times=False):
     """ROC-AUC and fit+score time of every detector, per file and per group half.
 
     A synthetic data set's ROC-AUC is the mean over its draws, and its time
@@ -316,7 +317,9 @@ def run_detection(groups=None, repeats=1, seeds=1, variant=None):
     With ``seeds`` above 1 the seeded detectors also run with ``random_state``
     1 to ``seeds - 1``, and a second summary gives each half's mean ROC-AUC
     averaged over the seeds, with the lowest and highest of the per-seed means.
-    ``variant`` adds a column, as ``detectors`` does.
+    ``variant`` adds a column, as ``detectors`` does. With ``file_times``, a
+    last table gives each file's fit+score seconds and our ratio to PyOD
+    ``AutoEncoder``'s.
     """
     contenders = list(detectors(variant=variant))
     width = max(len(name) for name, *_ in contenders) + 1
@@ -369,6 +372,21 @@ def run_detection(groups=None, repeats=1, seeds=1, variant=None):
             print("  " + "; ".join(verdicts))
     if seeds > 1:
         _print_seed_summary(by_seed, names, seeds, width)
+    if file_times:
+        _print_file_times(results, names, width)
+
+
+def _print_file_times(results, names, width):
+    """Each file's fit+score seconds per detector, and ours over PyOD ``AutoEncoder``'s."""
+    ratio = "PyOD AutoEncoder" in names
+    print(f"\nfit+score (s) per file{' and ours / PyOD AutoEncoder' if ratio else ''}")
+    print(f"{'data set':<26} {'half':<10} " + " ".join(f"{n:>{width}}" for n in names))
+    for (_, data_name), row in results.items():
+        cells = " ".join(f"{row[n][1]:>{width}.3f}" for n in names)
+        line = f"{data_name:<26} {_HALVES[data_name]:<10} {cells}"
+        if ratio:
+            line += f" {row['ours'][1] / row['PyOD AutoEncoder'][1]:>7.2f}"
+        print(line)
 
 
 def _print_seed_summary(by_seed, names, seeds, width):
@@ -737,6 +755,11 @@ def main():
         "e.g. --variant standardize=global",
     )
     parser.add_argument(
+        "--file-times",
+        action="store_true",
+        help="detection: also print each file's fit+score times and our ratio to PyOD's",
+    )
+    parser.add_argument(
         "--rows", type=int, default=100, help="small: the rows of each sample (default 100)"
     )
     args = parser.parse_args()
@@ -748,7 +771,7 @@ def main():
         run_reduction()
         print()
     if args.protocol in (None, "both", "detection"):
-        run_detection(args.groups, args.repeats, args.seeds, variant)
+        run_detection(args.groups, args.repeats, args.seeds, variant, args.file_times)
     if args.protocol == "novelty":
         run_novelty(args.groups, variant)
     if args.protocol == "bundled":

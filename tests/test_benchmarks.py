@@ -111,3 +111,23 @@ def test_bench_quality_small_compares_on_samples():
     assert "6_cardio" in out
     assert "45_wine" in out  # 129 rows: at least twice 60
     assert "classical, confirming" in out and "ours - IsolationForest" in out
+
+
+def test_bench_quality_detection_prints_each_file_s_times():
+    """``bench_quality.py detection --file-times``: a last table of each file's times."""
+    from sklearn_ae._testing import load_adbench
+
+    if load_adbench("MVTec-AD_cable") is None:
+        pytest.skip("MVTec-AD embedding files not available")
+    out = _run(
+        "benchmarks/bench_quality.py", "detection", "--groups", "embeddings", "--file-times"
+    )
+    assert "embeddings, confirming" in out  # the summary, as without the flag
+    table = out.split("fit+score (s) per file")[1].splitlines()
+    rows = {line.split()[0]: line.split() for line in table[2:] if line.strip()}
+    assert set(rows) == {
+        f"MVTec-AD_{name}"
+        for name in ("bottle", "cable", "capsule", "carpet", "grid", "hazelnut", "leather")
+    }
+    assert rows["MVTec-AD_cable"][1] == "confirming"
+    assert all(float(cell) > 0 for row in rows.values() for cell in row[2:])
