@@ -28,7 +28,7 @@ suffice.
 Several modes. One Gaussian over the codes misses a row that lies between two
 clusters of inliers: it is close to the codes' mean. ``LatentModel`` adds a
 neighbour density: the distance from a code to its ``k``-th nearest code
-among (at most 2000 of) the support's codes, with ``k`` the square root of
+among (at most 1000 of) the support's codes, with ``k`` the square root of
 that count (the usual rate for a consistent k-nearest-neighbour density
 estimate, Loftsgaarden and Quesenberry, 1965), put on the scale of the
 Mahalanobis distance (``-2 log`` of a density in ``n_components``
