@@ -74,7 +74,8 @@ Usage::
     python benchmarks/bench_quality.py reduction    # one of them
     python benchmarks/bench_quality.py detection --groups classical embeddings
     python benchmarks/bench_quality.py detection --groups embeddings --repeats 3
-    python benchmarks/bench_quality.py detection --groups embeddings semantic --repeats 3 --file-times
+    python benchmarks/bench_quality.py detection --repeats 3 --file-times \\
+        --groups embeddings semantic
     python benchmarks/bench_quality.py detection --seeds 5
     python benchmarks/bench_quality.py detection --groups embeddings --variant standardize=global
     python benchmarks/bench_quality.py novelty
