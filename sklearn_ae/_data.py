@@ -346,7 +346,7 @@ def column_percentiles(X, q):
     """
     n_samples, n_features = X.shape
     if not issparse(X):
-        columns = np.array(np.asarray(X, dtype=np.float64).T, order="C")
+        columns = np.asarray(X).T.astype(np.float64, order="C")  # one copy
         columns.sort(axis=1)
         ordered = columns.T
 
