@@ -304,6 +304,9 @@ def test_the_network_starts_from_the_robust_pca_s_decomposition(shape, monkeypat
     X += 0.1 * rng.normal(size=shape)
     detector = AutoencoderOutlierDetector(random_state=0, max_iter=1).fit(X)
     assert not detector.support_.all()
+    # without a robust fit, every row's decomposition, which counted the axes
+    clean = AutoencoderOutlierDetector(random_state=0, max_iter=1, support_fraction=1.0)
+    assert clean.fit(X).support_.all()
     # with a validation split, the start is the training split's PCA
     with pytest.raises(AssertionError, match="decomposed again"):
         AutoencoderOutlierDetector(random_state=0, max_iter=1, early_stopping=True).fit(X)
