@@ -351,7 +351,7 @@ class StandardizedRows:
         computed where they are at most ``_MAX_PARTIAL_SHARE`` of them
         (LAPACK's MRRR on that range: for 30 to 44 axes of 307 to 512 rows
         or features, two thirds to a half of the time of every pair), and
-        the result is not kept.
+        that partial result is not kept.
         """
         every_row = bool(support.all())
         if every_row and self._every_row is not None:
