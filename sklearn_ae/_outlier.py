@@ -1,43 +1,20 @@
-"""AutoencoderOutlierDetector: anomaly detection by reconstruction error."""
+"""AutoencoderOutlierDetector: anomaly detection with an autoencoder, used like IsolationForest.
 
-import functools
-import math
+This file holds the estimator's parameters, public methods and threshold.
+What it adds to a fit lives in two mixins: its robust units and training
+rows in ``_robust_rows``, its score's statistics in ``_score_model``.
+"""
+
 from numbers import Real
 
 import numpy as np
-import torch
 from sklearn.base import OutlierMixin
 
 from ._base import _atomic, _BaseAutoencoder
-from ._data import column_extremes, column_percentiles, column_std, issparse
-from ._inference import _overflow_error
-from ._losses import elementwise_loss, output_link
 from ._params import fill_doc
-from ._pca import PrincipalAxes, max_covariance_width
-from ._scoring import (
-    LatentModel,
-    OneScaleModel,
-    StandardizedRows,
-    combined_score,
-    cube_root_location,
-    fit_latent_model,
-    fit_one_scale_model,
-    ppca_support,
-)
-from ._threads import on_one_blas_thread
+from ._robust_rows import _RobustRowsMixin
+from ._score_model import _ScoreModelMixin
 from ._validation import Interval, StrOptions, _fit_context
-
-# Robust scaling reads its quantiles from at most this many rows, evenly spaced:
-# the median and quartiles of 100 000 rows are within about 0.5 % of a
-# standard deviation of the full data's, and a memmap is never read whole.
-_ROBUST_MAX_ROWS = 100_000
-
-# The IQR of a normal distribution in standard deviations: dividing by it puts
-# robust scales in the units of a standard deviation.
-_NORMAL_IQR = 1.3489795003921634
-# A feature whose interquartile range is below this share of its standard
-# deviation counts as tied: most rows share one value up to noise.
-_TIE_RATIO = 3e-2
 
 # The 'auto' threshold: a training score more than this many robust standard
 # deviations (1.4826 * MAD) below the median score marks an outlier. The
@@ -48,44 +25,11 @@ _TIE_RATIO = 3e-2
 # ELBO keep the heavier right tail of squared errors, and 3.
 _AUTO_ROBUST_Z = {"likelihood": 2.0, "reconstruction": 3.0, "elbo": 3.0}
 
-# With fewer than this many training rows per feature, the likelihood score
-# measures residuals within the leading n_samples // _ROWS_PER_RESIDUAL_AXIS
-# principal axes of the training rows only (see _residual_axes).
-_ROWS_PER_RESIDUAL_AXIS = 4
-
-# The robust PCA before training standardizes dense rows once (float64) while
-# they take at most this much memory, and reads them a chunk at a time at each
-# of its dozen passes; larger or sparse rows are standardized at every pass.
-# The score's statistics hold dense training rows' squared residuals within
-# the same bound, and read them by a second pass past it or for sparse rows.
-_MAX_HELD_BYTES = 2**28
-
-# The residual axes need the covariance of the features: computed up to this width.
-_MAX_RESIDUAL_AXES_WIDTH = 4096
-
-# The fitted attribute of each field of a member's LatentModel but
-# huber_threshold (huber_threshold_, shared): the network's member's; the
-# one-scale member's are prefixed "one_scale_".
-_LATENT_ATTRIBUTES = {
-    "mean": "latent_mean_",
-    "precision": "latent_precision_",
-    "noise_variance": "noise_variance_",
-    "references": "latent_references_",
-    "n_neighbors": "n_neighbors_",
-    "log_radius": "latent_log_radius_",
-    "median_distance": "latent_median_distance_",
-}
-
 # Width of the default hidden layers.
 _HIDDEN_WIDTH = 64
 
 # Where offset_ lies between the last flagged training score and the next.
 _CUT_POSITION = 0.01
-
-# The share of the variance that sets the code size of the robust PCA which
-# picks the training rows, when n_components is None (the detector's default):
-# read on every row, then again on the rows kept (see ppca_support).
-_DEFAULT_VARIANCE_FRACTION = 0.95
 
 # Entries of the shared parameter documentation whose default or meaning
 # differ for the detector.
@@ -150,7 +94,9 @@ default="robust"
 
 
 @fill_doc(parameters=_DETECTOR_PARAMETERS)
-class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
+class AutoencoderOutlierDetector(
+    OutlierMixin, _ScoreModelMixin, _RobustRowsMixin, _BaseAutoencoder
+):
     """Outlier detection by autoencoder reconstruction error, used like ``IsolationForest``.
 
     The autoencoder learns to reconstruct the bulk of the data. A row is
@@ -463,275 +409,6 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
             return (_HIDDEN_WIDTH, _HIDDEN_WIDTH)
         return super()._hidden_layer_sizes(n_features)
 
-    def _update_statistics(self, X, first_call):
-        if self.standardize != "robust":
-            return super()._update_statistics(X, first_call)
-        if not first_call:  # partial_fit keeps the scaling of its first chunk
-            return self.mean_, self._var, self.n_samples_seen_ + X.shape[0]
-        rows = X
-        if X.shape[0] > _ROBUST_MAX_ROWS:
-            rows = X[np.linspace(0, X.shape[0] - 1, _ROBUST_MAX_ROWS).astype(np.intp)]
-        if issparse(rows):
-            std = column_std
-        else:
-            rows = np.asarray(rows, dtype=np.float64)
-            std = functools.partial(np.std, axis=0)
-        q1, median, q3 = column_percentiles(rows, [25, 50, 75])  # sparse: zeros included
-        scale = (q3 - q1) / _NORMAL_IQR
-        spread = std(rows)
-        # Most rows share one value, up to noise far below the feature's
-        # spread: the IQR would measure the noise, not the feature.
-        tied = ~(scale > _TIE_RATIO * spread)
-        scale[tied] = spread[tied]
-        if not (np.all(np.isfinite(median)) and np.all(np.isfinite(scale))):
-            raise ValueError(
-                "Feature statistics overflowed: X has values too large to scale "
-                "in float64 (e.g. 1e200). Rescale those features before fitting."
-            )
-        return median, scale**2, X.shape[0]
-
-    def _training_rows(self, X, units, device, batch_size, *, streamed):
-        """The rows the network learns from: those a robust probabilistic PCA keeps, and their PCA.
-
-        Rows of at most 4096 features held in memory (dense or sparse);
-        a streamed memmap is kept whole (see ``_scoring.ppca_support``).
-        The robust PCA has just decomposed the rows it keeps, to count their
-        axes, and the network's PCA start reads that decomposition instead
-        of decomposing the same rows again (see ``_kept_rows_pca``). Where
-        it makes no robust fit (``support_fraction=1.0``, or too few rows
-        for its code), every row is kept, and their PCA is the decomposition
-        that counted their axes: on 300 to 400 rows of 768 features, setting
-        up the network took 5 to 6 ms instead of 17 to 33.
-        """
-        if streamed or X.shape[1] > _MAX_RESIDUAL_AXES_WIDTH:
-            return super()._training_rows(X, units, device, batch_size, streamed=streamed)
-        # rows training would refuse are refused before the robust PCA,
-        # whose float64 products of such rows could overflow
-        self._float32_standardized(column_extremes(X), units)
-        support, rows = self._robust_support(X, units)
-        if support is None:  # no robust fit: every row, whose PCA the count has read
-            support = np.ones(X.shape[0], dtype=bool)
-        if not (support.all() or self._can_split(support.sum())):
-            return super()._training_rows(X, units, device, batch_size, streamed=streamed)
-        rows_pca = _kept_rows_pca(rows, support)
-        del rows  # its rows and matrices, before training copies the rows it keeps
-        if not support.all():
-            X = X[support]
-        X_std, _ = super()._training_rows(X, units, device, batch_size, streamed=streamed)
-        return X_std, rows_pca
-
-    def _robust_support(self, X, units):
-        """``ppca_support`` of validated rows ``X`` in ``units``, and the ``StandardizedRows``."""
-        mean, scale, _, _ = units
-        rows = self._rows_for_pca(X, mean, scale)
-        n_components, fraction = self._start_components(rows)
-        return ppca_support(rows, n_components, self.support_fraction, fraction), rows
-
-    def _rows_for_pca(self, X, mean, scale):
-        """The ``StandardizedRows`` of validated rows ``X``, ``(X - mean) / scale``.
-
-        Dense rows of at most 256 MiB in float64 are standardized once for
-        all the passes over them; sparse rows are never densified whole.
-        """
-        step = self._chunk_rows(X.shape[1])
-
-        def chunks():
-            for start in range(0, X.shape[0], step):
-                yield self._standardized(X[start : start + step], mean, scale, np.float64)
-
-        if self._holds_rows(X):
-            held = self._standardized(X, mean, scale, np.float64)
-            chunks = lambda: (held[i : i + step] for i in range(0, len(held), step))  # noqa: E731
-
-        return StandardizedRows(chunks, X.shape)
-
-    @staticmethod
-    def _holds_rows(X, width=None):
-        """Whether ``width`` float64 columns (all: None) of validated rows ``X`` are held whole.
-
-        They are where ``X`` is dense and they take at most 256 MiB.
-        """
-        width = X.shape[1] if width is None else width
-        return not issparse(X) and 8 * X.shape[0] * width <= _MAX_HELD_BYTES
-
-    def _can_split(self, n_rows):
-        """Whether ``n_rows`` training rows leave both early-stopping splits non-empty.
-
-        A few rows set aside can empty one of them on tiny inputs: the
-        detector then trains on every row, as it does without a robust fit.
-        """
-        if not self.early_stopping:
-            return True
-        n_valid = math.ceil(self.validation_fraction * n_rows)
-        return 0 < n_valid < n_rows
-
-    def _start_components(self, rows):
-        """The robust PCA's axes before any row is set aside, and its variance fraction.
-
-        A fixed ``n_components`` is used as it is (fraction None); otherwise
-        the axes are counted as the network counts them, first on every row
-        (``rows``: a ``StandardizedRows``), then again on the rows kept (see
-        ``ppca_support``).
-        """
-        if isinstance(self.n_components, int) and not isinstance(self.n_components, bool):
-            return self.n_components, None
-        fraction = self.n_components or _DEFAULT_VARIANCE_FRACTION
-        return rows.n_components_for(fraction), fraction
-
-    def _residual_width(self):
-        """The residual's dimensions: the features, or the ``residual_axes_``."""
-        axes = getattr(self, "residual_axes_", None)  # absent from models saved before it
-        return self.n_features_in_ if axes is None else len(axes)
-
-    def _codes_and_residuals(self, X, model=None, *, squares=False):
-        """Codes of validated rows and what their residuals give, float64.
-
-        By default each row's squared residual norm; with ``squares``, its
-        squared residual coordinates, of shape (n_samples,
-        ``_residual_width()``); with ``model`` (a ``LatentModel``), its
-        ``residual_term``. The coordinates are the features', or the
-        residual's along ``residual_axes_``.
-        """
-        loss = self.net_.criterion_.loss
-
-        axes = getattr(self, "residual_axes_", None)
-        if axes is not None:
-            axes = torch.as_tensor(axes, dtype=torch.float64, device=self.net_.device)
-
-        def codes_and_residuals(module, x):
-            codes = module.encode(x)
-            residual = output_link(loss, module.decode(codes)).double() - x.double()
-            if axes is not None:
-                residual = residual @ axes.T
-            squared = residual**2
-            if model is not None:
-                squared = model.residual_term(squared)[:, None]
-            elif not squares:
-                squared = squared.sum(1, keepdim=True)
-            return torch.cat([codes.double(), squared], dim=1)
-
-        k = self.n_components_
-        width = self._residual_width() if squares else 1
-        out = self._map_rows(X, codes_and_residuals, k + width, np.float64)
-        return out[:, :k], (out[:, k:] if squares else out[:, k])
-
-    @on_one_blas_thread
-    def _scores(self, X):
-        """``score_samples`` of validated rows."""
-        if self.anomaly_score == "reconstruction":
-            return -self._errors(X)
-        if self.anomaly_score == "elbo":
-            loss = self.net_.criterion_.loss
-
-            def negative_elbo(module, x):
-                err = elementwise_loss(loss, module(x)[0].double(), x.double()).mean(dim=1)
-                return (err + module.kl_divergence(x).double() / x.shape[1])[:, None]
-
-            return -self._map_rows(X, negative_elbo, 1, np.float64)[:, 0]
-        model = self._latent_model()
-        codes, residual = self._codes_and_residuals(X, model)
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            members = [model.terms(codes, residual)]
-        one_scale = self._one_scale_model()
-        if one_scale is not None:
-            members.append(self._one_scale_terms(X, one_scale))
-        return self._combined(members)
-
-    def _one_scale_model(self):
-        """The fitted ``OneScaleModel``, from the fitted attributes, or None."""
-        if getattr(self, "one_scale_mean_", None) is None:  # None, or saved before it
-            return None
-        latent = self._latent_model("one_scale_")
-        return OneScaleModel(
-            self.one_scale_mean_,
-            self.one_scale_,
-            self.one_scale_components_,
-            self.one_scale_residual_axes_,
-            latent,
-        )
-
-    def _fit_one_scale(self, X):
-        """The one-scale member of validated training rows ``X`` and their terms, or None.
-
-        See ``one_scale_mean_``. Its scale is the root mean square of
-        ``scale_``: any single number gives the same model, and this one
-        keeps the rows near unit size.
-        """
-        per_feature = self.standardize is not False and self.standardize != "global"
-        if not per_feature or X.shape[1] > _MAX_RESIDUAL_AXES_WIDTH:
-            return None
-        scale = float(np.sqrt(np.mean(self.scale_**2)))
-        n_components = self.n_components or _DEFAULT_VARIANCE_FRACTION
-        axes = self.residual_axes_
-        return fit_one_scale_model(
-            self._rows_for_pca(X, self.mean_, scale),
-            self.support_,
-            self.mean_,
-            scale,
-            n_components,
-            None if axes is None else len(axes),
-            hold_residuals=self._holds_rows(X),
-        )
-
-    def _set_one_scale_model(self, model):
-        """Store the one-scale member (or None) as fitted attributes: ``_one_scale_model``."""
-        fields = (None,) * 4 if model is None else model[:4]
-        (
-            self.one_scale_mean_,
-            self.one_scale_,
-            self.one_scale_components_,
-            self.one_scale_residual_axes_,
-        ) = fields
-        self._set_latent_model(None if model is None else model.latent, "one_scale_")
-
-    def _one_scale_terms(self, X, model):
-        """``OneScaleModel.terms`` of validated rows ``X``, a chunk of rows at a time."""
-        step = self._chunk_rows(X.shape[1])
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            return np.concatenate(
-                [
-                    model.terms(
-                        self._standardized(
-                            X[start : start + step], model.mean, model.scale, np.float64
-                        )
-                    )
-                    for start in range(0, X.shape[0], step)
-                ]
-            )
-
-    def _combined(self, members):
-        """The likelihood score of rows: ``combined_score`` of the members' terms.
-
-        ``members`` holds the rows' terms under the network's
-        ``LatentModel`` and, where fitted, the ``OneScaleModel``'s. Models
-        saved before the members were combined score minus half the first.
-        """
-        location = getattr(self, "score_location_", None)
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            if location is None:
-                return _finite(-0.5 * members[0])
-            return _finite(combined_score(members, location, self.score_spread_))
-
-    def _latent_model(self, prefix=""):
-        """A fitted ``LatentModel``, from the fitted attributes.
-
-        ``prefix`` names the member: ``""`` the network's, ``"one_scale_"``
-        the one-scale one (see ``_LATENT_ATTRIBUTES``). Models saved before
-        the neighbour density lack its attributes, and before Huber's rho
-        ``huber_threshold_``.
-        """
-        fields = {
-            field: getattr(self, prefix + name, None) for field, name in _LATENT_ATTRIBUTES.items()
-        }
-        if fields["references"] is None:  # no density: the defaults of its other fields
-            del fields["n_neighbors"], fields["log_radius"], fields["median_distance"]
-        return LatentModel(**fields, huber_threshold=getattr(self, "huber_threshold_", None))
-
-    def _set_latent_model(self, model, prefix=""):
-        """Store a member's ``LatentModel`` (or None) as fitted attributes: ``_latent_model``."""
-        for field, name in _LATENT_ATTRIBUTES.items():
-            setattr(self, prefix + name, None if model is None else getattr(model, field))
-
     def _check_family(self, X):
         super()._check_family(X)
         if self.anomaly_score == "elbo" and not self.variational:
@@ -739,61 +416,9 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
                 "anomaly_score='elbo' needs a variational model: set variational=True."
             )
 
-    def _check_n_components(self, shape, principal_axes):
-        # keep the training rows' axes for _residual_axes, which runs just after
-        self._fit_principal_axes = principal_axes
-        return super()._check_n_components(shape, principal_axes)
-
-    def _residual_axes(self, X):
-        """``residual_axes_`` for validated training rows ``X`` (see the attribute)."""
-        principal_axes = vars(self).pop("_fit_principal_axes", None)
-        n_axes = X.shape[0] // _ROWS_PER_RESIDUAL_AXIS
-        n_features = X.shape[1]
-        if n_axes >= n_features or n_features > _MAX_RESIDUAL_AXES_WIDTH or not n_axes:
-            return None
-        if principal_axes is None and issparse(X):  # partial_fit, or a size searched on other rows
-            X_std = self._standardized_rows(X, self.mean_, self.scale_, torch.device("cpu"))
-            principal_axes = lambda: self._principal_axes(X_std)  # noqa: E731
-        elif principal_axes is None:
-            X_std = self._standardized(X, self.mean_, self.scale_, np.float32)
-            principal_axes = lambda: PrincipalAxes([torch.from_numpy(X_std)])  # noqa: E731
-        return principal_axes().components(n_axes)[0]
-
-    @on_one_blas_thread
     def _fit_scores(self, X):
         """Fit the score's statistics and ``offset_`` on training rows; return their scores."""
-        self.residual_axes_ = self._residual_axes(X)
-        width = self._residual_width()
-        # dense rows only: sparse rows' residuals would be their dense copy
-        held = self._holds_rows(X, self.n_components_ + width)
-        codes, residuals = self._codes_and_residuals(X, squares=held)
-        energy = residuals.sum(axis=1) if held else residuals
-        with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            model, self.support_, log_radius = fit_latent_model(
-                codes, energy, width - self.n_components_, self.support_fraction
-            )
-        self._set_latent_model(model)
-        self.huber_threshold_ = model.huber_threshold
-        if self.anomaly_score == "likelihood":
-            if held:
-                residual = model.residual_term(residuals)
-            else:
-                residual = self._codes_and_residuals(X, model)[1]
-            with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-                members = [model.terms(codes, residual, log_radius)]
-            del codes, residuals, residual, log_radius  # before the second member's
-            one_scale = self._fit_one_scale(X)
-            self._set_one_scale_model(None if one_scale is None else one_scale[0])
-            if one_scale is not None:
-                members.append(one_scale[1])
-            _finite(np.concatenate(members))
-            location = np.array([cube_root_location(terms) for terms in members])
-            self.score_location_, self.score_spread_ = location.T.copy()
-            scores = self._combined(members)
-        else:
-            self._set_one_scale_model(None)
-            self.score_location_ = self.score_spread_ = None
-            scores = self._scores(X)
+        scores = self._fit_score_model(X)
         if self.contamination == "auto":
             median = np.median(scores)
             mad = np.median(np.abs(scores - median))
@@ -934,31 +559,6 @@ class AutoencoderOutlierDetector(OutlierMixin, _BaseAutoencoder):
         labels = np.ones(len(decision), dtype=int)
         labels[decision < 0] = -1
         return labels
-
-
-def _kept_rows_pca(rows, support):
-    """A callable returning the ``PrincipalAxes`` of the ``support`` rows of ``rows``, or None.
-
-    ``rows`` is the robust PCA's ``StandardizedRows``; the axes come from
-    its decomposition of those rows, in float32 (see
-    ``_scoring._SELECTION_DTYPE``): the network's weights are float32. None
-    for rows of more than ``max_covariance_width()`` features and at least
-    as many rows: ``PrincipalAxes`` computes only the leading axes of those.
-    """
-    n_samples, n_features = rows.n_samples, rows.n_features
-    if n_samples >= n_features > max_covariance_width():
-        return None
-    mean, variances, axes, basis = rows.pca(support)
-    return lambda: PrincipalAxes.from_decomposition(
-        int(support.sum()), mean, variances, axes, basis
-    )
-
-
-def _finite(scores):
-    """``scores``, or the overflow error where one is not finite."""
-    if not np.all(np.isfinite(scores)):
-        raise _overflow_error("float64")
-    return scores
 
 
 def _share_cut(scores, share):

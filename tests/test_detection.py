@@ -474,10 +474,10 @@ def test_one_coordinate_far_out_counts_linearly():
 def test_the_training_rows_score_as_score_samples_scores_them(held, monkeypatch):
     # the training rows' squared residuals are held for their scores where
     # they fit in memory, and read again past it: the same scores either way
-    from sklearn_ae import _outlier
+    from sklearn_ae import _robust_rows
 
     if not held:
-        monkeypatch.setattr(_outlier, "_MAX_HELD_BYTES", 0)
+        monkeypatch.setattr(_robust_rows, "_MAX_HELD_BYTES", 0)
     X, _ = _clustered_anomalies(0)
     detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0)
     labels = detector.fit_predict(X)

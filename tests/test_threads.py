@@ -272,7 +272,7 @@ def blas_default(monkeypatch):
 
 def _spy_blas(monkeypatch):
     """Record the BLAS counts in the detector's robust PCA, score statistics and scoring."""
-    from sklearn_ae import _outlier, _scoring
+    from sklearn_ae import _robust_rows, _score_model, _scoring
 
     seen = []
 
@@ -283,8 +283,8 @@ def _spy_blas(monkeypatch):
 
         return spy
 
-    monkeypatch.setattr(_outlier, "ppca_support", spying(_outlier.ppca_support))
-    monkeypatch.setattr(_outlier, "fit_latent_model", spying(_outlier.fit_latent_model))
+    monkeypatch.setattr(_robust_rows, "ppca_support", spying(_robust_rows.ppca_support))
+    monkeypatch.setattr(_score_model, "fit_latent_model", spying(_score_model.fit_latent_model))
     monkeypatch.setattr(_scoring.LatentModel, "terms", spying(_scoring.LatentModel.terms))
     return seen
 
