@@ -64,6 +64,50 @@ def test_skorch_stays_in_the_glue_and_the_data_layer_stays_below_it():
         assert "sklearn_ae._net" not in inner and "skorch" not in outer, leaf
 
 
+def _design_arrows():
+    """``{module: modules it may import}`` and the leaves, from the design page's rooms.
+
+    Modules are named as on the page (``_base``, ``plotting/*``); an arrow's
+    targets may run on over the lines that follow it.
+    """
+    page = (PACKAGE.parent / "docs" / "design.rst").read_text()
+    block = page.split("Rooms\n=====")[1].split(".. code-block:: text")[1]
+    block = block.split("\n\n", 2)[1]  # the indented block, up to its blank line
+    arrows, leaves, sources = {}, set(), None
+    for line in block.splitlines():
+        head, arrow, tail = line.partition("─>")
+        if arrow:
+            sources = [name.strip() for name in head.rstrip("─ ").split(",")]
+        elif line.strip().startswith("leaves:"):
+            sources, tail = None, line.partition(":")[2]
+        else:
+            tail = line
+        targets = {name.strip() for name in tail.split(",") if name.strip()}
+        for source in sources or ():
+            arrows.setdefault(source, set()).update(targets)
+        if sources is None:
+            leaves |= targets
+    return arrows, leaves
+
+
+def test_every_import_in_the_package_is_an_arrow_of_the_design_page():
+    arrows, leaves = _design_arrows()
+    assert arrows and leaves
+    for name, (inner, _) in _imports().items():
+        page_name = name.removeprefix("sklearn_ae").lstrip(".") or "__init__"
+        imported = {module.removeprefix("sklearn_ae.") for module in inner}
+        if page_name == "plotting":  # the package's face: its own Displays
+            imported = {module for module in imported if not module.startswith("plotting.")}
+        elif page_name.startswith("plotting."):
+            page_name = "plotting/*"
+            imported = {module.replace(".", "/") for module in imported}
+        if page_name in leaves:
+            assert not imported, f"{page_name} is a leaf on the design page"
+            continue
+        undrawn = imported - arrows.get(page_name, set())
+        assert not undrawn, f"{page_name} imports {sorted(undrawn)}: not drawn on the design page"
+
+
 def _rows(n_rows=103, n_features=5, seed=0):
     rng = np.random.default_rng(seed)
     return rng.normal(size=(n_rows, n_features)) * [1, 2, 3, 4, 5] + 7
