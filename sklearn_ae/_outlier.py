@@ -130,7 +130,9 @@ class AutoencoderOutlierDetector(
     their median absolute deviation ``score_spread_``), and
     ``score_samples`` is minus their mean. Where the features already
     share one scale (``standardize="global"`` or ``False``) or are more
-    than 4096, the network's member scores alone.
+    than 4096, and where one feature holds at least 95 % of the variance
+    in one scale (a table whose units differ: that feature alone would be
+    the member's code), the network's member scores alone.
     ``anomaly_score="reconstruction"`` scores by reconstruction error
     alone.
 
@@ -255,9 +257,10 @@ class AutoencoderOutlierDetector(
         The one-scale member (see above): the mean of the training rows in
         ``support_``, in X's units. None where there is no such member:
         ``standardize="global"`` or ``False``, more than 4096 features,
-        ``anomaly_score`` other than ``"likelihood"``, or a support spanning
-        fewer than two directions; every ``one_scale_*`` attribute is then
-        None.
+        ``anomaly_score`` other than ``"likelihood"``, a support spanning
+        fewer than two directions, or one feature holding at least 95 % of
+        the support's variance in one scale; every ``one_scale_*``
+        attribute is then None.
 
     one_scale_ : float or None
         The one number every feature is divided by: the root mean square of

@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.datasets import load_wine
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 
@@ -103,6 +104,39 @@ def test_anomalies_seen_in_one_scale_only_are_found():
         forest.append(_auc(IsolationForest(random_state=0), X, y))
     assert min(ours) > 0.95
     assert max(forest) < 0.7  # the anomalies are not extreme in any feature
+
+
+def _wine_class_as_anomalies(label, seed):
+    """scikit-learn's wine data: the other two classes, and 5 % of the rows from ``label``."""
+    X, target = load_wine(return_X_y=True)
+    inliers, anomalies = np.flatnonzero(target != label), np.flatnonzero(target == label)
+    n_drawn = round(0.05 * len(inliers) / 0.95)
+    drawn = np.random.RandomState(seed).choice(anomalies, n_drawn, replace=False)
+    return X[np.r_[inliers, drawn]], np.r_[np.zeros(len(inliers)), np.ones(n_drawn)]
+
+
+def test_a_feature_whose_unit_holds_the_variance_makes_no_one_scale_member():
+    """Wine's proline, in milligrams per litre, holds 99.6 % of the variance in one scale.
+
+    A one-scale member would model that unit alone, so there is none: the
+    scores do not depend on the feature's unit. Each class as anomalies,
+    draws 0-2: mean ROC-AUC 0.931 (IsolationForest 0.881); with the member
+    it was 0.901.
+    """
+    X, _ = _wine_class_as_anomalies(2, 0)
+    detector = AutoencoderOutlierDetector(random_state=0).fit(X)
+    assert detector.one_scale_mean_ is None and detector.one_scale_components_ is None
+    in_micrograms = X.copy()
+    in_micrograms[:, -1] *= 1000
+    refit = AutoencoderOutlierDetector(random_state=0).fit(in_micrograms)
+    assert np.allclose(refit.score_samples(in_micrograms), detector.score_samples(X), atol=1e-9)
+    ours, forest = [], []
+    for label in range(3):
+        for seed in range(3):
+            X, y = _wine_class_as_anomalies(label, seed)
+            ours.append(_auc(AutoencoderOutlierDetector(random_state=0), X, y))
+            forest.append(_auc(IsolationForest(random_state=0), X, y))
+    assert np.mean(ours) > max(0.915, np.mean(forest) + 0.02)
 
 
 @pytest.mark.parametrize("support_fraction", [None, 0.75, 1.0])
