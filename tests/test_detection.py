@@ -116,7 +116,7 @@ def _wine_class_as_anomalies(label, seed):
 
 
 def test_a_feature_whose_unit_holds_the_variance_makes_no_one_scale_member():
-    """Wine's proline, in milligrams per litre, holds 99.6 % of the variance in one scale.
+    """Wine's proline, of values 278 to 1680, holds 99.6 % of the variance in one scale.
 
     A one-scale member would model that unit alone, so there is none: the
     scores do not depend on the feature's unit. Each class as anomalies,
@@ -126,10 +126,10 @@ def test_a_feature_whose_unit_holds_the_variance_makes_no_one_scale_member():
     X, _ = _wine_class_as_anomalies(2, 0)
     detector = AutoencoderOutlierDetector(random_state=0).fit(X)
     assert detector.one_scale_mean_ is None and detector.one_scale_components_ is None
-    in_micrograms = X.copy()
-    in_micrograms[:, -1] *= 1000
-    refit = AutoencoderOutlierDetector(random_state=0).fit(in_micrograms)
-    assert np.allclose(refit.score_samples(in_micrograms), detector.score_samples(X), atol=1e-9)
+    in_other_unit = X.copy()
+    in_other_unit[:, -1] *= 1000
+    refit = AutoencoderOutlierDetector(random_state=0).fit(in_other_unit)
+    assert np.allclose(refit.score_samples(in_other_unit), detector.score_samples(X), atol=1e-9)
     ours, forest = [], []
     for label in range(3):
         for seed in range(3):
