@@ -1,6 +1,6 @@
 """Quality of the default estimators against PCA, IsolationForest and PyOD.
 
-Six protocols, default parameters only (no per-data-set tuning):
+Seven protocols, default parameters only (no per-data-set tuning):
 
 reduction
     Split each data set 50/50 (fixed seed), standardize on the training half, fit
@@ -68,6 +68,23 @@ small
     ROC-AUC over the samples, for IsolationForest and
     ``AutoencoderOutlierDetector`` with their defaults.
 
+modes
+    Inliers in groups of unequal size, generated (no file). Two groups: 1000
+    training rows in two tight clusters (standard deviation 0.3 about +2 and
+    -2 in every coordinate; 2 and 10 coordinates), the smaller holding 50,
+    30, 20 or 10 % of the rows; new rows are 200 of each cluster and 200
+    drawn uniformly in [-1, 1] in every coordinate, between the clusters.
+    Printed: ROC-AUC of the rows between against the new inliers, and the
+    share of the smaller cluster's new rows that ``predict`` flags
+    (``contamination="auto"``). Categories: 1000 rows of 8 correlated
+    Gaussian columns, with two categorical columns one-hot encoded beside
+    them (categories in shares 0.6 / 0.3 / 0.1 and 0.8 / 0.2) or none; 50
+    of the rows are anomalies whose Gaussian columns are scaled by 2.5.
+    Printed: ROC-AUC fit on all rows, and the share of rows flagged. Each
+    case is drawn with seeds 0 to 2, and the figures averaged;
+    IsolationForest and ``AutoencoderOutlierDetector`` with their defaults
+    and with ``support_fraction=1.0``.
+
 Usage::
 
     python benchmarks/bench_quality.py              # reduction and detection
@@ -82,6 +99,7 @@ Usage::
     python benchmarks/bench_quality.py bundled
     python benchmarks/bench_quality.py flags
     python benchmarks/bench_quality.py small --rows 100
+    python benchmarks/bench_quality.py modes
 
 ADBench files are read from ``../shared/datasets/adbench`` (or
 ``$SKLEARN_AE_DATASETS/adbench``); without them only the bundled data sets run.
@@ -693,6 +711,103 @@ def run_bundled():
         )
 
 
+MODES_SEEDS = range(3)
+
+
+def _modes_detectors(seed):
+    """``(name, factory)`` of the detectors of the ``modes`` protocol."""
+    yield "IsolationForest", lambda: IsolationForest(random_state=seed)
+    yield "ours", lambda: AutoencoderOutlierDetector(random_state=seed)
+    yield (
+        "ours, support_fraction=1.0",
+        lambda: AutoencoderOutlierDetector(random_state=seed, support_fraction=1.0),
+    )
+
+
+def _two_groups(share, n_features, seed, n_rows=1000, n_new=200):
+    """Training rows in two clusters, the smaller holding ``share``; new inliers and rows between.
+
+    Returns ``(X, inliers, smaller, between)``: ``smaller`` is the new
+    inliers' mask of the smaller cluster.
+    """
+    rng = np.random.RandomState(seed)
+    centre = np.full(n_features, 2.0)
+    n_smaller = int(share * n_rows)
+    X = np.vstack(
+        [
+            0.3 * rng.randn(n_rows - n_smaller, n_features) + centre,
+            0.3 * rng.randn(n_smaller, n_features) - centre,
+        ]
+    )
+    inliers = np.vstack(
+        [0.3 * rng.randn(n_new, n_features) + centre, 0.3 * rng.randn(n_new, n_features) - centre]
+    )
+    smaller = np.r_[np.zeros(n_new, dtype=bool), np.ones(n_new, dtype=bool)]
+    between = rng.uniform(-1.0, 1.0, size=(n_new, n_features))
+    return X, inliers, smaller, between
+
+
+def _with_categories(shares, seed, n_rows=1000, n_features=8, n_anomalies=50):
+    """``(X, y)``: correlated Gaussian columns, one-hot categories of ``shares`` beside them.
+
+    The anomalies' Gaussian columns are scaled by 2.5.
+    """
+    rng = np.random.RandomState(seed)
+    mixing = rng.randn(n_features, n_features) / np.sqrt(n_features)
+    continuous = rng.randn(n_rows, n_features) @ mixing
+    y = np.zeros(n_rows, dtype=int)
+    y[rng.choice(n_rows, n_anomalies, replace=False)] = 1
+    continuous[y == 1] *= 2.5
+    one_hot = [np.eye(len(p))[rng.choice(len(p), n_rows, p=p)] for p in shares]
+    return np.hstack([continuous, *one_hot]), y
+
+
+def _print_modes_row(label, cells):
+    """One row of a ``modes`` table: each detector's mean ROC-AUC and share flagged."""
+    means = [np.mean(pairs, axis=0) for pairs in cells.values()]
+    print(f"{label:<24}" + "".join(f"{f'{auc:.3f} | {share:.2f}':>30}" for auc, share in means))
+
+
+def run_modes():
+    """Inliers in groups of unequal size: two clusters, and one-hot categories (see the module)."""
+    names = [name for name, _ in _modes_detectors(SEED)]
+    seeds = f"mean over seeds {MODES_SEEDS[0]}-{MODES_SEEDS[-1]}"
+    print(
+        "Inliers in two clusters of unequal size, new rows between them: ROC-AUC | share of "
+        f"the smaller cluster's new rows flagged (contamination='auto'), {seeds}"
+    )
+    print(f"{'smaller cluster':<24}" + "".join(f"{name:>30}" for name in names))
+    for n_features in (2, 10):
+        for share in (0.5, 0.3, 0.2, 0.1):
+            cells = {name: [] for name in names}
+            for seed in MODES_SEEDS:
+                X, inliers, smaller, between = _two_groups(share, n_features, seed)
+                labels = np.r_[np.zeros(len(inliers)), np.ones(len(between))]
+                for name, make in _modes_detectors(seed):
+                    detector = make().fit(X)
+                    scores = detector.score_samples(np.vstack([inliers, between]))
+                    flagged = np.mean(detector.predict(inliers[smaller]) == -1)
+                    cells[name].append((roc_auc_score(labels, -scores), flagged))
+            _print_modes_row(f"{share:.0%} of {n_features} dims", cells)
+    print(
+        "\nGaussian columns with one-hot categories beside them, 5 % of the rows anomalies: "
+        f"ROC-AUC | share of the rows flagged (contamination='auto'), {seeds}"
+    )
+    print(f"{'categorical columns':<24}" + "".join(f"{name:>30}" for name in names))
+    for label, shares in (
+        ("none", ()),
+        ("0.6/0.3/0.1, 0.8/0.2", ((0.6, 0.3, 0.1), (0.8, 0.2))),
+    ):
+        cells = {name: [] for name in names}
+        for seed in MODES_SEEDS:
+            X, y = _with_categories(shares, seed)
+            for name, make in _modes_detectors(seed):
+                detector = make().fit(X)
+                flagged = np.mean(detector.predict(X) == -1)
+                cells[name].append((roc_auc_score(y, -detector.score_samples(X)), flagged))
+        _print_modes_row(label, cells)
+
+
 def _print_exchangeable_limit(sizes, shares, draws=20_000):
     """The shares a perfectly calibrated detector would flag on files of these ``sizes``.
 
@@ -731,7 +846,16 @@ def main():
     parser.add_argument(
         "protocol",
         nargs="?",
-        choices=["reduction", "detection", "novelty", "bundled", "flags", "small", "both"],
+        choices=[
+            "reduction",
+            "detection",
+            "novelty",
+            "bundled",
+            "flags",
+            "small",
+            "modes",
+            "both",
+        ],
     )
     parser.add_argument(
         "--groups",
@@ -781,6 +905,8 @@ def main():
         run_flags(args.groups)
     if args.protocol == "small":
         run_small(args.groups, args.rows)
+    if args.protocol == "modes":
+        run_modes()
 
 
 if __name__ == "__main__":

@@ -189,7 +189,10 @@ class AutoencoderOutlierDetector(
         fits keeps (see above). None keeps half, the largest share of
         anomalies a fit can withstand, followed by the reweighting step;
         ``1.0`` fits on every row, as before robust fitting: for training
-        rows known to be clean, where robustness only costs precision.
+        rows known to be clean, where robustness only costs precision, and
+        for inliers in groups of unequal size (categories, machine
+        states), whose smaller groups the robust fit sets aside with the
+        anomalies (see the user guide).
 
     Attributes
     ----------

@@ -34,7 +34,12 @@ estimate, Loftsgaarden and Quesenberry, 1965), put on the scale of the
 Mahalanobis distance (``-2 log`` of a density in ``n_components``
 dimensions is ``2 n_components log r`` up to a constant, matched at the
 support's median). The code's term is the larger of the two: far from the
-mean, or far from any group of training codes.
+mean, or far from any group of training codes. The robust fit, though,
+assumes one group of inliers: it keeps what one Gaussian fits best, so of
+inliers in groups of unequal size the smaller (below about a third of
+the rows) are set aside with the anomalies, as a tight group of anomalies
+is. The rows do not tell the two apart; ``support_fraction=1.0`` reads
+them as inliers (the user guide's advice for such data).
 
 Heavy tails. Both terms are sums of squared deviations, one per
 coordinate: the code's along the principal axes of the codes' covariance,

@@ -113,6 +113,18 @@ def test_bench_quality_small_compares_on_samples():
     assert "classical, confirming" in out and "ours - IsolationForest" in out
 
 
+def test_bench_quality_modes_prints_both_tables():
+    """``bench_quality.py modes``: two clusters of unequal size, and one-hot categories."""
+    out = _run("benchmarks/bench_quality.py", "modes")
+    clusters, categories = out.split("one-hot categories beside them")
+    for share in ("50%", "30%", "20%", "10%"):
+        assert f"{share} of 2 dims" in clusters and f"{share} of 10 dims" in clusters
+    assert "ours, support_fraction=1.0" in clusters
+    assert "0.6/0.3/0.1, 0.8/0.2" in categories
+    rows = [line for line in categories.splitlines() if line.count(" | ") == 3]  # 3 detectors
+    assert [row.split("  ")[0] for row in rows] == ["none", "0.6/0.3/0.1, 0.8/0.2"]
+
+
 def test_bench_quality_detection_prints_each_file_s_times():
     """``bench_quality.py detection --file-times``: a last table of each file's times."""
     from sklearn_ae._testing import load_adbench
