@@ -347,40 +347,41 @@ def test_a_support_s_pca_is_read_from_its_decomposition(shape):
         assert axes.n_components_for(fraction) == PCA(fraction).fit(X[support]).n_components_
 
 
-@pytest.mark.parametrize("shape", [(120, 200), (400, 100)], ids=["wide", "tall"])
-def test_a_concentration_step_solves_for_its_axes_alone_only_when_they_are_few(shape, monkeypatch):
-    # LAPACK's solver for a range of eigenpairs gets slower than the full
-    # divide and conquer past about a quarter of them (a code of 139 axes
-    # on 307 rows took 1.7 times as long): a step asks for its axes alone
-    # only up to a fifth, and either way ranks the rows as PCA does
-    import scipy.linalg
+@pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
+def test_the_concentration_steps_fit_pca_within_every_row_s_leading_axes(shape):
+    # within the span of every row's axes, a support's PCA is PCA's of its
+    # rows; a narrower span leaves the rest of each row to its residual
+    from sklearn.decomposition import PCA
 
-    from sklearn_ae import _scoring
+    from sklearn_ae._scoring import ReducedRows, StandardizedRows
 
-    solved, solve = [], scipy.linalg.eigh
-
-    def eigh(matrix, **kwargs):
-        solved.append(kwargs.get("subset_by_index"))
-        return solve(matrix, **kwargs)
-
-    monkeypatch.setattr(_scoring.scipy.linalg, "eigh", eigh)
+    tolerance = 100 * np.finfo(np.float32).eps  # float32 decompositions, as above
     rng = np.random.RandomState(0)
-    X = rng.normal(size=shape) @ np.diag(np.linspace(3, 0.1, shape[1]))
+    X = rng.normal(size=shape) @ np.diag(np.linspace(3, 0.1, shape[1])) + 5.0
+    rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
+    every_row = np.ones(len(X), dtype=bool)
+    whole = ReducedRows(*rows.ppca_terms(every_row, min(len(X) - 1, shape[1])))
     support = rng.rand(len(X)) < 0.5
-    size = min(support.sum(), shape[1])  # the Gram route's matrix, or the covariance
-    for n_axes, partial in ((size // 5, True), (size // 5 + 2, False), (size // 2, False)):
-        rows = _scoring.StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
-        del solved[:]
-        codes, energy = rows.ppca_terms(support, n_axes)
-        assert [index is not None for index in solved] == [partial]
-        reference = X - X[support].mean(axis=0)
-        _, _, axes = np.linalg.svd(reference[support], full_matrices=False)
-        expected = (reference @ axes[:n_axes].T) ** 2
-        largest = expected.sum(axis=1).max()
-        tolerance = 1e-4 * largest  # float32 decompositions
-        np.testing.assert_allclose((codes**2).sum(axis=1), expected.sum(axis=1), atol=tolerance)
-        squared_norms = (reference**2).sum(axis=1)
-        np.testing.assert_allclose(energy, squared_norms - expected.sum(axis=1), atol=tolerance)
+    codes, energy = whole.ppca_terms(support, 4)
+    pca = PCA(4).fit(X[support])
+    reference = pca.transform(X)
+    signs = np.sign(np.sum(codes * reference, axis=0))
+    np.testing.assert_allclose(codes * signs, reference, atol=tolerance * np.abs(reference).max())
+    expected = np.sum((X - pca.mean_) ** 2, axis=1) - np.sum(reference**2, axis=1)
+    np.testing.assert_allclose(energy, expected, atol=tolerance * expected.max())
+    assert whole.n_components_for(0.8, support) == PCA(0.8).fit(X[support]).n_components_
+
+    narrow = ReducedRows(*rows.ppca_terms(every_row, 3))
+    codes, energy = narrow.ppca_terms(support, 2)
+    distance = rows.ppca_terms(every_row, 3)[1]  # to the span, the rest of the residual
+    assert np.all(energy >= distance - tolerance * distance.max())
+    np.testing.assert_allclose(
+        energy + np.sum(codes**2, axis=1),
+        distance + np.sum((narrow.codes - narrow.codes[support].mean(axis=0)) ** 2, axis=1),
+        rtol=1e-10,
+    )
+    # three axes hold less than 99 % of the support's variance: more than they number
+    assert narrow.n_components_for(0.99, support) == 4
 
 
 @pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
