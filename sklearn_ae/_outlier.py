@@ -79,11 +79,14 @@ default="robust"
         its code keeps 95 % of the variance, rarely 3 dimensions or fewer,
         and it was chosen on the benchmark files from PCA's start.
         ``"random"`` keeps PyTorch's default initialisation.""",
-    "max_iter": """max_iter : int, default=5
+    "max_iter": """max_iter : int, default=3
         Number of epochs of training. Networks reconstruct the bulk of the
         data before they learn its outliers, so the detector trains briefly
         from PCA's solution: reaching ``max_iter`` is the budget running out,
-        not a failure to converge, and raises no ``ConvergenceWarning``.""",
+        not a failure to converge, and raises no ``ConvergenceWarning``.
+        With 5 epochs instead of 3, the mean ROC-AUC of each half-group of
+        the detection benchmark moved by at most 0.003, for a tenth more
+        time on a few hundred embeddings (see the quality page).""",
     "early_stopping": """early_stopping : bool, default=False
         Whether to hold out ``validation_fraction`` of the rows and stop when
         their reconstruction error stops improving, restoring the weights of
@@ -151,7 +154,7 @@ class AutoencoderOutlierDetector(
     The rest of the default model is chosen to carry over to data it was not
     tuned on: features are scaled robustly (median and interquartile range),
     and the network starts from PCA's solution for 95 % of the variance and
-    trains for a short budget of 5 epochs.
+    trains for a short budget of 3 epochs.
 
     Conventions follow ``IsolationForest``: ``score_samples`` is higher for
     normal rows, ``decision_function`` is ``score_samples - offset_`` (negative
@@ -348,7 +351,7 @@ class AutoencoderOutlierDetector(
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=1e-3,
-        max_iter=5,
+        max_iter=3,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
