@@ -387,7 +387,7 @@ def run_detection(groups=None, repeats=1, seeds=1, variant=None, file_times=Fals
             ]
             if "PyOD AutoEncoder" in seconds:
                 ratio = seconds["ours"] / seconds["PyOD AutoEncoder"]
-                verdicts.append(f"time ours / PyOD AutoEncoder {ratio:.2f} (target <= 0.33)")
+                verdicts.append(f"time ours / PyOD AutoEncoder {ratio:.3f} (target <= 0.333)")
             print("  " + "; ".join(verdicts))
     if seeds > 1:
         _print_seed_summary(by_seed, names, seeds, width)
