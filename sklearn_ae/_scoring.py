@@ -508,6 +508,8 @@ class ReducedRows:
     def __init__(self, codes, energy):
         self.codes = codes
         self.energy = energy
+        # each row's squared distance to every row's mean
+        self._squared_norms = energy + np.einsum("ij,ij->i", codes, codes)
         self._last = None  # (support, decomposition): a step's, read again by the next
 
     def _decomposition(self, support):
@@ -529,10 +531,12 @@ class ReducedRows:
         within the span.
         """
         _, vectors, mean = self._decomposition(support)
-        centred = self.codes - mean
-        codes = centred @ vectors[:, :n_components]
-        within = np.einsum("ij,ij->i", centred, centred) - np.einsum("ij,ij->i", codes, codes)
-        return codes, np.maximum(self.energy + within, 0.0)
+        vectors = vectors[:, :n_components]
+        # about the support's mean, without a centred copy of every code
+        codes = self.codes @ vectors
+        codes -= mean @ vectors
+        squared = self._squared_norms - 2.0 * (self.codes @ mean) + mean @ mean
+        return codes, np.maximum(squared - np.einsum("ij,ij->i", codes, codes), 0.0)
 
     def n_components_for(self, fraction, support):
         """Fewest of the support's axes explaining ``fraction`` of its variance.
