@@ -591,13 +591,14 @@ def ppca_support(rows, n_components, support_fraction=None, variance_fraction=No
     support : ndarray of shape (n_samples,), dtype bool, or None
     """
     n_samples, n_features = rows.n_samples, rows.n_features
-    if not _fits_on_support(n_samples, n_features, n_components, support_fraction):
-        return None
+    fraction = support_fraction or _SUPPORT_FRACTION
+    if fraction == 1 or n_samples * fraction <= n_components + 1 or n_components >= n_features:
+        return None  # fewer axes later only make the fit easier: checked once
     n_axes = min(_REDUCED_AXES_FACTOR * n_components, n_samples, n_features)
     reduced = ReducedRows(*rows.ppca_terms(np.ones(n_samples, dtype=bool), n_axes))
     while True:
         support = _ppca_support(reduced, n_features, n_components, support_fraction)
-        if support is None or variance_fraction is None:
+        if variance_fraction is None:
             return support
         fewer = reduced.n_components_for(variance_fraction, support)
         if fewer >= n_components:
@@ -605,17 +606,8 @@ def ppca_support(rows, n_components, support_fraction=None, variance_fraction=No
         n_components = fewer
 
 
-def _fits_on_support(n_samples, n_features, n_components, support_fraction):
-    """Whether a robust PCA of ``n_components`` axes can be fitted on a support."""
-    fraction = support_fraction or _SUPPORT_FRACTION
-    return fraction < 1 and n_samples * fraction > n_components + 1 and n_components < n_features
-
-
 def _ppca_support(rows, n_features, n_components, support_fraction):
     """``ppca_support`` with a fixed number of axes, on ``ReducedRows``."""
-    n_samples = len(rows.codes)
-    if not _fits_on_support(n_samples, n_features, n_components, support_fraction):
-        return None
 
     def terms(support):
         codes, energy = rows.ppca_terms(support, n_components)
@@ -623,7 +615,7 @@ def _ppca_support(rows, n_features, n_components, support_fraction):
         noise = _noise_variance(energy, support, n_features - n_components)
         return mahalanobis(codes, code_mean, precision) + energy / noise
 
-    return robust_support(terms, n_samples, support_fraction)
+    return robust_support(terms, len(rows.codes), support_fraction)
 
 
 class LatentModel(NamedTuple):
