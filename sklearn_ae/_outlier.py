@@ -148,8 +148,11 @@ class AutoencoderOutlierDetector(
     trains on those rows only. The PCA's axes are counted on every row, then
     again on the rows kept, and the fit repeated while fewer suffice. The
     score's statistics are estimated the same way from the network's codes
-    and residuals (``support_``). The user guide gives the evidence and where
-    this fails.
+    and residuals (``support_``). In both fits, a row left out then returns
+    where it lies within the score's normal range and most of its nearest
+    training rows were kept: the inliers' fringe is left out row by row, a
+    group of anomalies as a group. The user guide gives the evidence and
+    where this fails.
 
     The rest of the default model is chosen to carry over to data it was not
     tuned on: features are scaled robustly (median and interquartile range),
