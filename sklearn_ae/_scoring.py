@@ -30,10 +30,11 @@ network does not train on it, and the score ranks those inliers with the
 anomalies. A group of anomalies is left out as a group; the fringe is left
 out row by row. So in both robust fits a row that was left out returns
 where it is near the inliers and not in a group: its ``robust_z`` under the
-reweighted model is at most ``_REWEIGHT_ROBUST_Z`` (within the score's own
-normal range: a looser cut than the one on the terms, whose right tail is
-longer than their cube roots'), and most of its ``_LONE_NEIGHBORS`` nearest
-training rows are in the support (``_with_lone_rows``). Rows of a group have
+model the reweighting read (the last concentration step's) is at most
+``_REWEIGHT_ROBUST_Z`` (within the score's own normal range: a looser cut
+than the reweighting's, on the terms, whose right tail is longer than their
+cube roots'), and most of its ``_LONE_NEIGHBORS`` nearest training rows, in
+that model's coordinates, are in the support (``_with_lone_rows``). Rows of a group have
 each other as nearest rows and stay out.
 
 The number of principal axes is masked too: counted on every row, a group
@@ -190,7 +191,7 @@ def huber(squared, threshold):
     return clipped * (2 * root - clipped)
 
 
-def robust_support(terms_of, n_samples, support_fraction=None):
+def robust_support(terms_of, n_samples, support_fraction=None, points_of=None):
     """Boolean mask of the rows a robust fit keeps (see the module's docstring).
 
     Parameters
@@ -204,6 +205,11 @@ def robust_support(terms_of, n_samples, support_fraction=None):
     support_fraction : float or None, default=None
         Share of the rows each concentration step keeps; None: half. 1.0
         keeps every row: no robust fit.
+    points_of : callable or None, default=None
+        ``points_of(support)`` returns every row's coordinates under the
+        model fitted on ``support``, an ndarray of shape (n_samples,
+        n_coordinates); with it, the lone rows return after the
+        reweighting (``_with_lone_rows``).
 
     Returns
     -------
@@ -222,7 +228,11 @@ def robust_support(terms_of, n_samples, support_fraction=None):
     median = np.median(terms)
     spread = 1.4826 * np.median(np.abs(terms - median))
     reweighted = terms <= median + _REWEIGHT_ROBUST_Z * spread
-    return reweighted if reweighted.sum() >= kept else support
+    if reweighted.sum() < kept:
+        return support
+    if points_of is None:
+        return reweighted
+    return _with_lone_rows(terms, reweighted, lambda: points_of(support))
 
 
 def _gaussian(codes, support):
@@ -273,6 +283,30 @@ def mahalanobis(codes, mean, precision):
 def _noise_variance(energy, support, n_discarded):
     """Mean squared residual of the support's rows per discarded dimension."""
     return max(float(energy[support].mean()) / max(n_discarded, 1), _MIN_NOISE_VARIANCE)
+
+
+def _outlyingness(codes, energy, support, n_discarded):
+    """Every row's outlyingness under probabilistic PCA of the ``support`` rows.
+
+    The squared Mahalanobis distance of its code under the support's
+    codes' Gaussian plus its squared residual norm ``energy`` over the
+    noise variance: the Gaussian terms that the robust fits rank rows by.
+    """
+    mean, precision = _gaussian(codes, support)
+    noise = _noise_variance(energy, support, n_discarded)
+    return mahalanobis(codes, mean, precision) + energy / noise
+
+
+def _model_coordinates(codes, energy, support, n_discarded):
+    """Every row's coordinates under the model of ``_outlyingness``.
+
+    Its code along the principal axes of the support's codes' covariance,
+    in standard deviations, and its residual's norm, in the noise's: the
+    terms are their squared norm.
+    """
+    mean, precision = _gaussian(codes, support)
+    noise = _noise_variance(energy, support, n_discarded)
+    return np.column_stack([(codes - mean) @ _whitening(precision), np.sqrt(energy / noise)])
 
 
 class StandardizedRows:
@@ -635,14 +669,13 @@ def _ppca_support(rows, n_features, n_components, support_fraction):
     """``ppca_support`` with a fixed number of axes, on ``ReducedRows``."""
 
     def terms(support):
-        codes, energy = rows.ppca_terms(support, n_components)
-        code_mean, precision = _gaussian(codes, support)
-        noise = _noise_variance(energy, support, n_features - n_components)
-        return mahalanobis(codes, code_mean, precision) + energy / noise
+        return _outlyingness(*rows.ppca_terms(support, n_components), support, n_discarded)
 
-    support = robust_support(terms, len(rows.codes), support_fraction)
-    codes, energy = rows.ppca_terms(support, n_components)
-    return _with_lone_rows(codes, energy, n_features - n_components, support)
+    def points(support):  # the last terms' support: its decomposition is held
+        return _model_coordinates(*rows.ppca_terms(support, n_components), support, n_discarded)
+
+    n_discarded = n_features - n_components
+    return robust_support(terms, len(rows.codes), support_fraction, points)
 
 
 class LatentModel(NamedTuple):
@@ -760,14 +793,13 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=
     density), for their ``terms``.
     """
 
-    def terms(support):
-        mean, precision = _gaussian(codes, support)
-        noise = _noise_variance(energy, support, n_discarded)
-        return mahalanobis(codes, mean, precision) + energy / noise
-
     if support is None:
-        support = robust_support(terms, len(codes), support_fraction)
-        support = _with_lone_rows(codes, energy, n_discarded, support)
+        support = robust_support(
+            lambda support: _outlyingness(codes, energy, support, n_discarded),
+            len(codes),
+            support_fraction,
+            lambda support: _model_coordinates(codes, energy, support, n_discarded),
+        )
     mean, precision = _gaussian(codes, support)
     noise_variance = _noise_variance(energy, support, n_discarded)
     model = LatentModel(mean, precision, noise_variance, huber_threshold=_HUBER_THRESHOLD)
@@ -818,27 +850,21 @@ def _squared_distances(queries, references, transform=None):
         yield start, chunk
 
 
-def _with_lone_rows(codes, energy, n_discarded, support):
+def _with_lone_rows(terms, support, points):
     """``support`` with the rows it left out that are near the inliers and not in a group.
 
-    See the module's docstring (Lone rows). A left-out row returns where its
-    ``robust_z`` under the support's model is at most
-    ``_REWEIGHT_ROBUST_Z`` and most of its ``_LONE_NEIGHBORS`` nearest rows
-    are support rows: among (at most ``_MAX_REFERENCE_ROWS`` of) the
-    training rows, evenly spaced, in the model's coordinates (the code
-    along the principal axes of the codes' covariance, in standard
-    deviations, and the residual's norm, in the noise's).
+    See the module's docstring (Lone rows). ``terms`` are every row's
+    outlyingness under the model the reweighting read, and ``points()``
+    returns their coordinates under it. A left-out row returns where its
+    ``robust_z`` is at most ``_REWEIGHT_ROBUST_Z`` and most of its
+    ``_LONE_NEIGHBORS`` nearest rows are support rows, among (at most
+    ``_MAX_REFERENCE_ROWS`` of) the training rows, evenly spaced.
     """
-    if support.all():
-        return support
-    mean, precision = _gaussian(codes, support)
-    noise = _noise_variance(energy, support, n_discarded)
-    terms = mahalanobis(codes, mean, precision) + energy / noise
     near = ~support & (robust_z(terms, *cube_root_location(terms)) <= _REWEIGHT_ROBUST_Z)
     if not near.any():
         return support
-    points = np.column_stack([(codes - mean) @ _whitening(precision), np.sqrt(energy / noise)])
-    rows = np.arange(len(codes))
+    points = points()
+    rows = np.arange(len(points))
     if len(rows) > _MAX_REFERENCE_ROWS:
         rows = rows[np.linspace(0, len(rows) - 1, _MAX_REFERENCE_ROWS).astype(np.intp)]
     k = min(_LONE_NEIGHBORS, len(rows) - 1)

@@ -69,27 +69,26 @@ def test_rows_between_two_inlier_clusters_are_anomalies():
     assert roc_auc_score(y_new, -detector.score_samples(X_new)) > 0.95
 
 
-def test_the_inliers_edge_returns_to_the_support_and_a_group_stays_out():
+def test_the_inliers_edge_returns_to_the_support_and_a_group_stays_out(monkeypatch):
     """Lone rows: of the rows the reweighting left out, those near the inliers return.
 
     Heavy-tailed inliers (Student's t, 4 degrees of freedom) and a tight
     group of 4 % of them at (4, 4, 0), within the score's normal range.
     Measured on seeds 0-4: the reweighting left out 14 to 33 inliers and
-    23 or 24 of the group's rows; of those within ``_REWEIGHT_ROBUST_Z`` on the
-    score's scale, 78 to 100 % of the inliers returned and none of the
-    group (13 to 22 of its 24 rows were within it).
+    23 or 24 of the group's rows; of those within ``_REWEIGHT_ROBUST_Z`` on
+    the score's scale, 78 to 100 % of the inliers returned and none of
+    the group (6 to 21 of its 24 rows were within it).
     """
-    from sklearn_ae._scoring import (
-        _REWEIGHT_ROBUST_Z,
-        _gaussian,
-        _noise_variance,
-        _with_lone_rows,
-        cube_root_location,
-        mahalanobis,
-        robust_support,
-        robust_z,
-    )
+    from sklearn_ae import _scoring
 
+    seen = {}
+
+    def spying(terms, support, points):
+        seen["near"] = _scoring.robust_z(terms, *_scoring.cube_root_location(terms)) <= 3.0
+        return _with_lone_rows(terms, support, points)
+
+    _with_lone_rows = _scoring._with_lone_rows
+    monkeypatch.setattr(_scoring, "_with_lone_rows", spying)
     for seed in range(3):
         rng = np.random.RandomState(seed)
         inliers = rng.standard_t(4, size=(600, 3))
@@ -97,20 +96,22 @@ def test_the_inliers_edge_returns_to_the_support_and_a_group_stays_out():
         codes = np.vstack([inliers, group])
         energy = rng.chisquare(5, size=len(codes))
         in_group = np.r_[np.zeros(600, dtype=bool), np.ones(24, dtype=bool)]
-
-        def terms(support, codes=codes, energy=energy):
-            mean, precision = _gaussian(codes, support)
-            noise = _noise_variance(energy, support, 5)
-            return mahalanobis(codes, mean, precision) + energy / noise
-
-        support = robust_support(terms, len(codes))
-        near = robust_z(terms(support), *cube_root_location(terms(support))) <= _REWEIGHT_ROBUST_Z
-        candidates = ~support & near
-        assert candidates[in_group].sum() >= 12  # the group is within reach
-        returned = _with_lone_rows(codes, energy, 5, support) & ~support
+        fit = (
+            lambda support, codes=codes, energy=energy: _scoring._outlyingness(
+                codes, energy, support, 5
+            ),
+            len(codes),
+        )
+        reweighted = _scoring.robust_support(*fit)
+        support = _scoring.robust_support(
+            *fit, points_of=lambda s, c=codes, e=energy: _scoring._model_coordinates(c, e, s, 5)
+        )
+        candidates = ~reweighted & seen["near"]
+        assert candidates[in_group].sum() >= 5  # the group is within reach
+        returned = support & ~reweighted
         assert not returned[in_group].any()
         assert returned[~in_group].sum() >= 0.6 * candidates[~in_group].sum()
-        assert not (returned & ~near).any()
+        assert not (returned & ~seen["near"]).any()
 
 
 def test_a_smaller_group_of_inliers_is_kept_by_fitting_on_every_row():
