@@ -30,7 +30,7 @@ network does not train on it, and the score ranks those inliers with the
 anomalies. A group of anomalies is left out as a group; the fringe is left
 out row by row. So in both robust fits a row that was left out returns
 where it is near the inliers and not in a group: its ``robust_z`` under the
-model the reweighting read (the last concentration step's) is at most
+model refitted on the rows the reweighting kept is at most
 ``_REWEIGHT_ROBUST_Z`` (within the score's own normal range: a looser cut
 than the reweighting's, on the terms, whose right tail is longer than their
 cube roots'), and most of its ``_LONE_NEIGHBORS`` nearest training rows, in
@@ -209,7 +209,8 @@ def robust_support(terms_of, n_samples, support_fraction=None, points_of=None):
         ``points_of(support)`` returns every row's coordinates under the
         model fitted on ``support``, an ndarray of shape (n_samples,
         n_coordinates); with it, the lone rows return after the
-        reweighting (``_with_lone_rows``).
+        reweighting (``_with_lone_rows``), read under the model refitted
+        on the rows it kept (``terms_of`` once more).
 
     Returns
     -------
@@ -232,7 +233,7 @@ def robust_support(terms_of, n_samples, support_fraction=None, points_of=None):
         return support
     if points_of is None:
         return reweighted
-    return _with_lone_rows(terms, reweighted, lambda: points_of(support))
+    return _with_lone_rows(terms_of(reweighted), reweighted, lambda: points_of(reweighted))
 
 
 def _gaussian(codes, support):
@@ -854,7 +855,7 @@ def _with_lone_rows(terms, support, points):
     """``support`` with the rows it left out that are near the inliers and not in a group.
 
     See the module's docstring (Lone rows). ``terms`` are every row's
-    outlyingness under the model the reweighting read, and ``points()``
+    outlyingness under the model fitted on ``support``, and ``points()``
     returns their coordinates under it. A left-out row returns where its
     ``robust_z`` is at most ``_REWEIGHT_ROBUST_Z`` and most of its
     ``_LONE_NEIGHBORS`` nearest rows are support rows, among (at most

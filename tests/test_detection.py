@@ -77,7 +77,7 @@ def test_the_inliers_edge_returns_to_the_support_and_a_group_stays_out(monkeypat
     Measured on seeds 0-4: the reweighting left out 14 to 33 inliers and
     23 or 24 of the group's rows; of those within ``_REWEIGHT_ROBUST_Z`` on
     the score's scale, 78 to 100 % of the inliers returned and none of
-    the group (6 to 21 of its 24 rows were within it).
+    the group (13 to 22 of its 24 rows were within it).
     """
     from sklearn_ae import _scoring
 
@@ -107,7 +107,7 @@ def test_the_inliers_edge_returns_to_the_support_and_a_group_stays_out(monkeypat
             *fit, points_of=lambda s, c=codes, e=energy: _scoring._model_coordinates(c, e, s, 5)
         )
         candidates = ~reweighted & seen["near"]
-        assert candidates[in_group].sum() >= 5  # the group is within reach
+        assert candidates[in_group].sum() >= 10  # the group is within reach
         returned = support & ~reweighted
         assert not returned[in_group].any()
         assert returned[~in_group].sum() >= 0.6 * candidates[~in_group].sum()
