@@ -34,8 +34,8 @@ model refitted on the rows the reweighting kept is at most
 ``_REWEIGHT_ROBUST_Z`` (within the score's own normal range: a looser cut
 than the reweighting's, on the terms, whose right tail is longer than their
 cube roots'), and most of its ``_LONE_NEIGHBORS`` nearest training rows, in
-that model's coordinates, are in the support (``_with_lone_rows``). Rows of a group have
-each other as nearest rows and stay out.
+that model's coordinates, are in the support (``_with_lone_rows``). Rows of
+a group have each other as nearest rows and stay out.
 
 The number of principal axes is masked too: counted on every row, a group
 of anomalies away from the rest gets an axis of its own, so ``ppca_support``

@@ -84,7 +84,8 @@ def test_the_inliers_edge_returns_to_the_support_and_a_group_stays_out(monkeypat
     seen = {}
 
     def spying(terms, support, points):
-        seen["near"] = _scoring.robust_z(terms, *_scoring.cube_root_location(terms)) <= 3.0
+        z = _scoring.robust_z(terms, *_scoring.cube_root_location(terms))
+        seen["near"] = z <= _scoring._REWEIGHT_ROBUST_Z
         return _with_lone_rows(terms, support, points)
 
     _with_lone_rows = _scoring._with_lone_rows
