@@ -94,9 +94,10 @@ class _RobustRowsMixin:
 
         Rows of at most 4096 features held in memory (dense or sparse);
         a streamed memmap is kept whole (see ``_scoring.ppca_support``).
-        The robust PCA has just decomposed the rows it keeps, to count their
-        axes, and the network's PCA start reads that decomposition instead
-        of decomposing the same rows again (see ``_kept_rows_pca``). Where
+        The network's PCA start is read from the robust PCA's float32
+        decomposition of the rows it keeps (``_kept_rows_pca``): one
+        decomposition of the full rows, as the robust PCA counts their axes
+        within the span of every row's leading axes (``ReducedRows``). Where
         it makes no robust fit (``support_fraction=1.0``, or too few rows
         for its code), every row is kept, and their PCA is the decomposition
         that counted their axes: on 300 to 400 rows of 768 features, setting
