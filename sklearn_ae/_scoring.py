@@ -804,9 +804,7 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=
     mean, precision = _gaussian(codes, support)
     noise_variance = _noise_variance(energy, support, n_discarded)
     model = LatentModel(mean, precision, noise_variance, huber_threshold=_HUBER_THRESHOLD)
-    rows = np.flatnonzero(support)
-    if len(rows) > _MAX_REFERENCE_ROWS:
-        rows = rows[np.linspace(0, len(rows) - 1, _MAX_REFERENCE_ROWS).astype(np.intp)]
+    rows = _reference_rows(support)
     model = model._replace(
         references=codes[rows], n_neighbors=max(1, int(np.ceil(np.sqrt(len(rows)))))
     )
@@ -820,6 +818,14 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=
         median_distance=float(np.median(model.code_distance(codes[support], whiten))),
     )
     return model, support, radius
+
+
+def _reference_rows(mask):
+    """The rows where ``mask`` is True, ``_MAX_REFERENCE_ROWS`` at most, evenly spaced."""
+    rows = np.flatnonzero(mask)
+    if len(rows) > _MAX_REFERENCE_ROWS:
+        rows = rows[np.linspace(0, len(rows) - 1, _MAX_REFERENCE_ROWS).astype(np.intp)]
+    return rows
 
 
 def _squared_distances(queries, references, transform=None):
@@ -865,9 +871,7 @@ def _with_lone_rows(terms, support, points):
     if not near.any():
         return support
     points = points()
-    rows = np.arange(len(points))
-    if len(rows) > _MAX_REFERENCE_ROWS:
-        rows = rows[np.linspace(0, len(rows) - 1, _MAX_REFERENCE_ROWS).astype(np.intp)]
+    rows = _reference_rows(np.ones(len(points), dtype=bool))
     k = min(_LONE_NEIGHBORS, len(rows) - 1)
     candidates = np.flatnonzero(near)
     # a candidate among the references is not its own neighbour
