@@ -407,16 +407,20 @@ def test_the_concentration_steps_fit_pca_within_every_row_s_leading_axes(shape):
     rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
     every_row = np.ones(len(X), dtype=bool)
     whole = ReducedRows(*rows.ppca_terms(every_row, min(len(X) - 1, shape[1])))
-    support = rng.rand(len(X)) < 0.5
-    codes, energy = whole.ppca_terms(support, 4)
-    pca = PCA(4).fit(X[support])
-    reference = pca.transform(X)
-    signs = np.sign(np.sum(codes * reference, axis=0))
-    np.testing.assert_allclose(codes * signs, reference, atol=tolerance * np.abs(reference).max())
-    expected = np.sum((X - pca.mean_) ** 2, axis=1) - np.sum(reference**2, axis=1)
-    np.testing.assert_allclose(energy, expected, atol=tolerance * expected.max())
-    assert whole.n_components_for(0.8, support) == PCA(0.8).fit(X[support]).n_components_
+    # a subset's, and every row's (read from the codes without a solver)
+    for support in (rng.rand(len(X)) < 0.5, every_row):
+        codes, energy = whole.ppca_terms(support, 4)
+        pca = PCA(4).fit(X[support])
+        reference = pca.transform(X)
+        signs = np.sign(np.sum(codes * reference, axis=0))
+        np.testing.assert_allclose(
+            codes * signs, reference, atol=tolerance * np.abs(reference).max()
+        )
+        expected = np.sum((X - pca.mean_) ** 2, axis=1) - np.sum(reference**2, axis=1)
+        np.testing.assert_allclose(energy, expected, atol=tolerance * expected.max())
+        assert whole.n_components_for(0.8, support) == PCA(0.8).fit(X[support]).n_components_
 
+    support = rng.rand(len(X)) < 0.5
     narrow = ReducedRows(*rows.ppca_terms(every_row, 3))
     codes, energy = narrow.ppca_terms(support, 2)
     distance = rows.ppca_terms(every_row, 3)[1]  # to the span, the rest of the residual
@@ -428,6 +432,40 @@ def test_the_concentration_steps_fit_pca_within_every_row_s_leading_axes(shape):
     )
     # three axes hold less than 99 % of the support's variance: more than they number
     assert narrow.n_components_for(0.99, support) == 4
+
+
+@pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
+def test_the_concentration_steps_read_the_codes_gaussian_axis_by_axis(shape):
+    # along the support's principal axes its codes are uncorrelated: each
+    # axis's variance gives the terms of the full covariance's inverse, to
+    # the float32 decompositions' precision (a Gaussian of the wrong rows,
+    # or an axis left unscaled, is off by whole units)
+    from sklearn_ae._scoring import (
+        ReducedRows,
+        StandardizedRows,
+        _axes_coordinates,
+        _model_coordinates,
+        _outlyingness,
+    )
+
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=shape) @ np.diag(np.linspace(3, 0.1, shape[1])) + 5.0
+    X[:4] += 20.0  # rows far from the support's Gaussian
+    rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
+    reduced = ReducedRows(*rows.ppca_terms(np.ones(len(X), dtype=bool), 8))
+    support = rng.rand(len(X)) < 0.5
+    support[:4] = False
+    codes, energy = reduced.ppca_terms(support, 4)
+    coordinates = _axes_coordinates(codes, energy, support, shape[1] - 4)
+    terms = _outlyingness(codes, energy, support, shape[1] - 4)
+    assert terms[:4].min() > 10 * np.median(terms)
+    np.testing.assert_allclose(np.sum(coordinates**2, axis=1), terms, rtol=1e-5)
+    # the same coordinates, up to each axis's sign and order, as the full
+    # covariance's whitening gives
+    full = _model_coordinates(codes, energy, support, shape[1] - 4)
+    np.testing.assert_allclose(
+        np.sort(np.abs(coordinates), axis=1), np.sort(np.abs(full), axis=1), atol=1e-4
+    )
 
 
 @pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
