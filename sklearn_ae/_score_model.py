@@ -118,7 +118,7 @@ class _ScoreModelMixin:
         codes, residuals = self._codes_and_residuals(X, squares=held)
         energy = residuals.sum(axis=1) if held else residuals
         with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-            model, self.support_, log_radius = fit_latent_model(
+            model, self.support_, code_terms = fit_latent_model(
                 codes, energy, width - self.n_components_, self.support_fraction
             )
         self._set_latent_model(model)
@@ -129,8 +129,8 @@ class _ScoreModelMixin:
             else:
                 residual = self._codes_and_residuals(X, model)[1]
             with np.errstate(over="ignore", invalid="ignore"):  # reported by _finite
-                members = [model.terms(codes, residual, log_radius)]
-            del codes, residuals, residual, log_radius  # before the second member's
+                members = [code_terms + residual]
+            del codes, residuals, residual, code_terms  # before the second member's
             one_scale = self._fit_one_scale(X)
             self._set_one_scale_model(None if one_scale is None else one_scale[0])
             if one_scale is not None:

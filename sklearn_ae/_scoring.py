@@ -632,10 +632,11 @@ def ppca_support(rows, n_components, support_fraction=None, variance_fraction=No
     noise; a row's outlyingness is the squared Mahalanobis distance of its
     code (along the support's axes, a sum over them of the code's square
     over their variance: ``_axes_coordinates``) plus its squared residual
-    norm over the noise variance. The steps fit it within the span of every row's ``_REDUCED_AXES_FACTOR *
-    n_components`` leading axes (``ReducedRows``); the lone rows return
-    after the reweighting (``_with_lone_rows``). None when there are too
-    few rows to fit it on half of them.
+    norm over the noise variance. The steps fit it within the span of
+    every row's ``_REDUCED_AXES_FACTOR * n_components`` leading axes
+    (``ReducedRows``); the lone rows return after the reweighting
+    (``_with_lone_rows``). None when there are too few rows to fit it on
+    half of them.
 
     With ``variance_fraction``, ``n_components`` is only where the number of
     axes starts: it is then read again from the kept rows' own variance, and
@@ -795,26 +796,25 @@ class LatentModel(NamedTuple):
         with np.errstate(divide="ignore"):  # a duplicate of k references: log 0
             return 0.5 * np.log(np.maximum(radius, 0.0))
 
-    def code_term(self, codes, log_radius=None):
-        """The code's outlyingness: the larger of its distance and neighbour terms.
-
-        ``log_radius``: the codes' ``_log_radius``, when already computed.
-        """
+    def code_term(self, codes):
+        """The code's outlyingness: the larger of its distance and neighbour terms."""
         whiten = None if self.huber_threshold is None else _whitening(self.precision)
         distance = self.code_distance(codes, whiten)
         if self.references is None:
             return distance
-        if log_radius is None:
-            log_radius = self._log_radius(codes, whiten)
-        density = 2 * codes.shape[1] * (log_radius - self.log_radius)
+        return self._larger_term(distance, self._log_radius(codes, whiten), codes.shape[1])
+
+    def _larger_term(self, distance, log_radius, n_components):
+        """``code_term`` from codes' ``code_distance`` and ``_log_radius``."""
+        density = 2 * n_components * (log_radius - self.log_radius)
         return np.maximum(distance, density + self.median_distance)
 
-    def terms(self, codes, residual, log_radius=None):
+    def terms(self, codes, residual):
         """Each row's outlyingness: ``-2`` times its log-likelihood, up to a constant.
 
         ``residual`` is the rows' ``residual_term``.
         """
-        return self.code_term(codes, log_radius) + residual
+        return self.code_term(codes) + residual
 
 
 def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=None):
@@ -827,8 +827,8 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=
     ``support`` (a boolean mask of the rows) is used as it is, without a
     robust fit: the one-scale member's is the network member's. Returns the
     model, its support (the training rows its statistics were estimated on)
-    and the training codes' ``_log_radius`` (None without a neighbour
-    density), for their ``terms``.
+    and the training codes' ``code_term``, read from the whitening and the
+    distances the fit computed (for their ``terms``, add their residuals').
     """
 
     if support is None:
@@ -846,15 +846,15 @@ def fit_latent_model(codes, energy, n_discarded, support_fraction=None, support=
         references=codes[rows], n_neighbors=max(1, int(np.ceil(np.sqrt(len(rows)))))
     )
     whiten = _whitening(precision)
+    distance = model.code_distance(codes, whiten)
     radius = model._log_radius(codes, whiten)
     log_radius = float(np.median(radius[support]))
     if not np.isfinite(log_radius):  # most rows repeat: no density to measure
-        return model._replace(references=None), support, None
+        return model._replace(references=None), support, distance
     model = model._replace(
-        log_radius=log_radius,
-        median_distance=float(np.median(model.code_distance(codes[support], whiten))),
+        log_radius=log_radius, median_distance=float(np.median(distance[support]))
     )
-    return model, support, radius
+    return model, support, model._larger_term(distance, radius, codes.shape[1])
 
 
 def _reference_rows(mask):
@@ -1039,10 +1039,10 @@ def fit_one_scale_model(
             held.append(residual**2)
         start = stop
     n_discarded = (rows.n_features if width is None else width) - n_components
-    latent, _, log_radius = fit_latent_model(codes, energy, n_discarded, support=support)
+    latent, _, code_terms = fit_latent_model(codes, energy, n_discarded, support=support)
     squares = held or (model.coordinates(chunk - centre)[1] ** 2 for chunk in rows.chunks())
     residual = np.concatenate([latent.residual_term(square) for square in squares])
-    return model._replace(latent=latent), latent.terms(codes, residual, log_radius)
+    return model._replace(latent=latent), code_terms + residual
 
 
 def cube_root_location(terms):
