@@ -289,6 +289,18 @@ def test_a_feature_tied_up_to_noise_is_scaled_as_a_tied_one(seed):
     assert auc_noisy > auc_tied - 0.01
 
 
+def _assert_pca_terms(codes, energy, X, support, tolerance):
+    """``codes`` and residual ``energy`` of every row are those of PCA(4) of the support's rows."""
+    from sklearn.decomposition import PCA
+
+    pca = PCA(4).fit(X[support])
+    reference = pca.transform(X)
+    signs = np.sign(np.sum(codes * reference, axis=0))
+    np.testing.assert_allclose(codes * signs, reference, atol=tolerance * np.abs(reference).max())
+    expected = np.sum((X - pca.mean_) ** 2, axis=1) - np.sum(reference**2, axis=1)
+    np.testing.assert_allclose(energy, expected, atol=tolerance * expected.max())
+
+
 @pytest.mark.parametrize("shape", [(40, 70), (300, 12)], ids=["wide", "tall"])
 @pytest.mark.parametrize("kept", [0.5, 0.9], ids=["half", "reweighted"])
 def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
@@ -307,16 +319,7 @@ def test_the_robust_pca_reads_each_support_s_pca(shape, kept):
     rows = StandardizedRows(lambda: iter(np.array_split(X, 3)), X.shape)
     for seed in range(2):  # a new support after every row's decomposition is kept
         support = np.random.RandomState(seed).rand(len(X)) < kept
-        codes, energy = rows.ppca_terms(support, 4)
-        pca = PCA(4).fit(X[support])
-        reference = pca.transform(X)
-        signs = np.sign(np.sum(codes * reference, axis=0))
-        np.testing.assert_allclose(
-            codes * signs, reference, atol=tolerance * np.abs(reference).max()
-        )
-        centred = X - pca.mean_
-        expected = np.sum(centred**2, axis=1) - np.sum(reference**2, axis=1)
-        np.testing.assert_allclose(energy, expected, atol=tolerance * expected.max())
+        _assert_pca_terms(*rows.ppca_terms(support, 4), X, support, tolerance)
         assert rows.n_components_for(0.8, support) == PCA(0.8).fit(X[support]).n_components_
     assert rows.n_components_for(0.8) == PCA(0.8).fit(X).n_components_
 
@@ -409,15 +412,7 @@ def test_the_concentration_steps_fit_pca_within_every_row_s_leading_axes(shape):
     whole = ReducedRows(*rows.ppca_terms(every_row, min(len(X) - 1, shape[1])))
     # a subset's, and every row's (read from the codes without a solver)
     for support in (rng.rand(len(X)) < 0.5, every_row):
-        codes, energy = whole.ppca_terms(support, 4)
-        pca = PCA(4).fit(X[support])
-        reference = pca.transform(X)
-        signs = np.sign(np.sum(codes * reference, axis=0))
-        np.testing.assert_allclose(
-            codes * signs, reference, atol=tolerance * np.abs(reference).max()
-        )
-        expected = np.sum((X - pca.mean_) ** 2, axis=1) - np.sum(reference**2, axis=1)
-        np.testing.assert_allclose(energy, expected, atol=tolerance * expected.max())
+        _assert_pca_terms(*whole.ppca_terms(support, 4), X, support, tolerance)
         assert whole.n_components_for(0.8, support) == PCA(0.8).fit(X[support]).n_components_
 
     support = rng.rand(len(X)) < 0.5
