@@ -208,9 +208,10 @@ def robust_support(terms_of, n_samples, support_fraction=None, points_of=None):
     points_of : callable or None, default=None
         ``points_of(support)`` returns every row's coordinates under the
         model fitted on ``support``, an ndarray of shape (n_samples,
-        n_coordinates); with it, the lone rows return after the
-        reweighting (``_with_lone_rows``), read under the model refitted
-        on the rows it kept (``terms_of`` once more).
+        n_coordinates) whose rows' squared norms are ``terms_of(support)``;
+        with it, the lone rows return after the reweighting
+        (``_with_lone_rows``), read under the model refitted on the rows it
+        kept: one fit gives both their coordinates and their terms.
 
     Returns
     -------
@@ -233,7 +234,7 @@ def robust_support(terms_of, n_samples, support_fraction=None, points_of=None):
         return support
     if points_of is None:
         return reweighted
-    return _with_lone_rows(terms_of(reweighted), reweighted, lambda: points_of(reweighted))
+    return _with_lone_rows(reweighted, points_of(reweighted))
 
 
 def _gaussian(codes, support):
@@ -682,7 +683,7 @@ def ppca_support(rows, n_components, support_fraction=None, variance_fraction=No
 def _ppca_support(rows, n_features, n_components, support_fraction):
     """``ppca_support`` with a fixed number of axes, on ``ReducedRows``."""
 
-    def points(support):  # the lone rows': the last terms' support, whose decomposition is held
+    def points(support):
         return _axes_coordinates(*rows.ppca_terms(support, n_components), support, n_discarded)
 
     def terms(support):
@@ -894,20 +895,20 @@ def _squared_distances(queries, references, transform=None):
         yield start, chunk
 
 
-def _with_lone_rows(terms, support, points):
+def _with_lone_rows(support, points):
     """``support`` with the rows it left out that are near the inliers and not in a group.
 
-    See the module's docstring (Lone rows). ``terms`` are every row's
-    outlyingness under the model fitted on ``support``, and ``points()``
-    returns their coordinates under it. A left-out row returns where its
+    See the module's docstring (Lone rows). ``points`` are every row's
+    coordinates under the model fitted on ``support``; their squared norms
+    are the rows' outlyingness. A left-out row returns where its
     ``robust_z`` is at most ``_REWEIGHT_ROBUST_Z`` and most of its
     ``_LONE_NEIGHBORS`` nearest rows are support rows, among (at most
     ``_MAX_REFERENCE_ROWS`` of) the training rows, evenly spaced.
     """
+    terms = np.einsum("ij,ij->i", points, points)
     near = ~support & (robust_z(terms, *cube_root_location(terms)) <= _REWEIGHT_ROBUST_Z)
     if not near.any():
         return support
-    points = points()
     rows = _reference_rows(np.ones(len(points), dtype=bool))
     k = min(_LONE_NEIGHBORS, len(rows) - 1)
     candidates = np.flatnonzero(near)
